@@ -1,0 +1,161 @@
+"""The per-op hot path: bind arguments, unwrap Tensors, promote dtypes, run the cached kernel,
+wrap the results, record the autograd node. Keep this path short: every op pays for it."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor, wrap
+from ..autograd.grad_mode import STATE
+from ..autograd import graph
+from .kernel import get_kernel, _KERNELS
+from .registry import freeze
+
+_from_np = D._BY_NP
+_scalar_types = (bool, int, float, complex)
+
+
+def _leaf_dtype(v):
+    if isinstance(v, Tensor):
+        return _from_np.get(v._value.dtype) or D.from_np(v._value.dtype)
+    return D.scalar_dtype(v)
+
+
+def result_type(leaves, mask):
+    """torch.result_type over the operand leaves (Tensors by dimensionality, then Python scalars)."""
+    dims = zeros = scal = None
+    for v, m in zip(leaves, mask):
+        if not m or v is None:
+            continue
+        if isinstance(v, Tensor):
+            a = v._value
+            d = _from_np.get(a.dtype) or D.from_np(a.dtype)
+            if a.ndim:
+                dims = d if dims is None else D.promote_types(dims, d)
+            else:
+                zeros = d if zeros is None else D.promote_types(zeros, d)
+        else:
+            d = D.scalar_dtype(v)
+            if d is not None:
+                scal = d if scal is None else D.promote_types(scal, d)
+    return D._combine(dims, D._combine(zeros, scal))
+
+
+def call(opdef, args, kwargs):
+    out = kwargs.pop("out", None) if kwargs else None
+    b = opdef.bind(args, kwargs)
+    if opdef.check is not None:
+        opdef.check(b)
+    static = tuple([freeze(b[n]) for n in opdef.static])
+    leaves, struct, opmask = [], [], []
+    for name, is_op in zip(opdef.dynamic, opdef.operand_mask):
+        v = b[name]
+        if type(v) in (list, tuple) and (name in opdef.lists or not all(isinstance(x, _scalar_types) for x in v)):
+            struct.append(len(v))
+            leaves.extend(v)
+            opmask.extend([is_op] * len(v))
+        else:
+            struct.append(-1)
+            leaves.append(v)
+            opmask.append(is_op)
+    res = run(opdef, static, tuple(struct), leaves, opmask)
+    if out is not None:
+        return _write_out(opdef, res, out)
+    return res
+
+
+def run(opdef, static, struct, leaves, opmask):
+    cdtype = None
+    promote = opdef.promote
+    if promote is not None:
+        if callable(promote):
+            promote = promote(static)
+        cdtype = result_type(leaves, opmask)
+        if promote == "float" and cdtype is not None and cdtype._cat < 2:
+            cdtype = D._default[0]
+    arrays = []
+    need_grad = False
+    for v in leaves:
+        if isinstance(v, Tensor):
+            arrays.append(v._value)
+            if v._requires_grad:
+                need_grad = True
+        elif isinstance(v, (list, tuple, np.ndarray)):
+            arrays.append(jnp.asarray(v))
+        else:
+            arrays.append(v)
+    key = (opdef, static, struct, cdtype)
+    kern = _KERNELS.get(key)
+    if kern is None:
+        kern = get_kernel(key, lambda: opdef.kernel_fn(static, struct, cdtype, None), opdef.name)
+    try:
+        res = kern.jfwd(*arrays)
+    except (TypeError, ValueError) as e:
+        if getattr(e, "_jtorch", False):
+            raise
+        raise translate_error(opdef, leaves, e) from None
+    record = need_grad and STATE.enabled and opdef.differentiable
+    if isinstance(res, tuple):
+        outs = tuple(wrap(r) for r in res)
+        if record:
+            graph.record(kern, arrays, leaves, outs, opdef.linear)
+        if opdef.view:
+            for i, o in enumerate(outs):
+                _make_view(o, leaves[0], (opdef, static, struct, i))
+        return opdef.returns(*outs) if opdef.returns is not None else outs
+    o = wrap(res)
+    if record:
+        graph.record(kern, arrays, leaves, (o,), opdef.linear)
+    if opdef.view:
+        _make_view(o, leaves[0], (opdef, static, struct, None))
+    return o
+
+
+def _make_view(o, src, step):
+    base = src._base if src._base is not None else src
+    o._base = base
+    o._vchain = (src._vchain + (step,)) if src._base is not None else (step,)
+    vc = base._vc
+    if vc is None:
+        vc = base._vc = [0]
+    o._vc = vc
+    o._synced = vc[0]
+    o._view_grad = STATE.enabled
+
+
+def _write_out(opdef, res, out):
+    if isinstance(res, tuple):
+        for r, o in zip(res, out):
+            o._set_from_out(r)
+        return out
+    out._set_from_out(res)
+    return out
+
+
+def translate_error(opdef, leaves, e):
+    """Turn a JAX error into torch's error type with a message naming the shapes."""
+    shapes = [tuple(v.shape) for v in leaves if isinstance(v, Tensor)]
+    msg = str(e).split("\n")[0]
+    if "broadcast" in msg.lower() or "incompatible shapes" in msg.lower():
+        if len(shapes) >= 2:
+            a, b = shapes[0], shapes[1]
+            n = max(len(a), len(b))
+            pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+            for i in range(n - 1, -1, -1):
+                if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+                    return RuntimeError(f"The size of tensor a ({pa[i]}) must match the size of tensor b "
+                                        f"({pb[i]}) at non-singleton dimension {i}")
+    return RuntimeError(f"{opdef.name}(): {msg} (input shapes: {', '.join(map(str, shapes)) or 'none'})")
+
+
+def run_kernel_recorded(kern, items):
+    """Run a kernel on a mix of Tensors and arrays, recording a node when a Tensor needs grad.
+    Used for internal kernels (view writes, create_graph backward). Returns a Tensor or a list."""
+    arrays = [v._value if isinstance(v, Tensor) else v for v in items]
+    res = kern.jfwd(*arrays)
+    need = STATE.enabled and any(isinstance(v, Tensor) and v._requires_grad for v in items)
+    multi = isinstance(res, tuple)
+    outs = tuple(wrap(r) for r in res) if multi else (wrap(res),)
+    if need:
+        graph.record(kern, arrays, items, outs, False)
+    return list(outs) if multi else outs[0]

@@ -1,0 +1,412 @@
+"""Indexing: __getitem__/__setitem__, gather/scatter, index_*, masked_*, take, where-style selection.
+
+JAX gathers clamp out-of-range indices silently; torch raises. Eager calls therefore check index
+bounds on the host before running (skipped under tracing, where values are unknown)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .registry import op, alias, overload, OPS
+from .util import norm_dim, TorchTypeError, TorchValueError
+
+
+def _is_tracer(a):
+    return isinstance(a, jax.core.Tracer)
+
+
+def check_bounds(idx, size, dim, what="index"):
+    """Raise torch's IndexError for out-of-range integer indices (eager only)."""
+    if _is_tracer(idx) or idx.size == 0:
+        return
+    a = np.asarray(idx)
+    lo, hi = a.min(), a.max()
+    if lo < -size or hi >= size:
+        bad = int(hi) if hi >= size else int(lo)
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+# --- __getitem__ ---------------------------------------------------------------------------------
+def _rebuild_index(spec, arrays):
+    it = iter(arrays)
+    idx = []
+    for s in spec:
+        if s is None or s is Ellipsis or isinstance(s, int):
+            idx.append(s)
+        elif s[0] == "s":
+            idx.append(slice(s[1], s[2], s[3]))
+        elif s[0] == "t":
+            idx.append(next(it))
+        elif s[0] == "m":
+            for _ in range(s[1]):
+                idx.append(next(it))
+        elif s[0] == "b":
+            idx.append(None if s[1] else None)
+    return tuple(idx)
+
+
+def _basic_index(input, spec):
+    idx = _rebuild_index(spec, ())
+    return input[idx]
+
+
+op("_index_view", static=("spec",), view=True, linear=True, public=False, method=False)(
+    lambda input, spec: _basic_index(input, spec))
+
+
+@op("_index_adv", static=("spec",), lists=("indices",), linear=True, public=False, method=False)
+def _index_adv(input, indices, spec):
+    return input[_rebuild_index(spec, [i.astype(np.int64) if i.dtype == jnp.bool_ else i for i in indices])]
+
+
+def _strip_value(v, target_shape):
+    while v.ndim > len(target_shape) and v.shape[0] == 1:
+        v = v[0]
+    return v
+
+
+@op("_index_put", static=("spec", "accumulate"), lists=("indices",), public=False, method=False)
+def _index_put(input, indices, value, spec, accumulate=False):
+    idx = _rebuild_index(spec, indices)
+    value = jnp.asarray(value).astype(input.dtype)
+    tgt = jax.eval_shape(lambda x: x[idx], jax.ShapeDtypeStruct(input.shape, input.dtype)).shape
+    value = _strip_value(value, tgt)
+    try:
+        value = jnp.broadcast_to(value, tgt)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(tgt)}") from None
+    return input.at[idx].add(value) if accumulate else input.at[idx].set(value)
+
+
+@op("_mask_fill_where", public=False, method=False)
+def _mask_fill_where(input, mask, value):
+    m = mask
+    while m.ndim < input.ndim:
+        m = m[..., None]
+    return jnp.where(m, jnp.asarray(value).astype(input.dtype), input)
+
+
+def _index_int(v, name):
+    if v is None or isinstance(v, int):
+        return v
+    try:
+        return v.__index__()
+    except Exception:
+        raise TorchTypeError(f"slice indices must be integers or None or have an __index__ method") from None
+
+
+def parse_index(t, index):
+    """Split a Python index into a hashable spec plus the index tensors (as arrays)."""
+    from .._tensor import Tensor
+    if not isinstance(index, tuple):
+        index = (index,)
+    spec, arrays = [], []
+    dim = 0  # the input dim the next entry indexes (for error messages and bounds)
+    shape = t._value.shape
+    n_real = sum(1 for i in index if i is not None and i is not Ellipsis and not isinstance(i, bool)
+                 and not (isinstance(i, Tensor) and i.dtype.name == "bool" and False))
+    for k, i in enumerate(index):
+        if i is None:
+            spec.append(None)
+        elif i is Ellipsis:
+            spec.append(Ellipsis)
+            rest = sum(1 for j in index[k + 1:] if j is not None and j is not Ellipsis)
+            dim = len(shape) - rest
+        elif isinstance(i, bool):
+            spec.append(None)  # x[True] adds a dim; x[False] would give an empty one (rare)
+            if not i:
+                raise NotImplementedError("jtorch: indexing with the Python constant False is not supported")
+        elif isinstance(i, int):
+            if dim >= len(shape):
+                raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+            n = shape[dim]
+            if i < -n or i >= n:
+                raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {n}")
+            spec.append(i)
+            dim += 1
+        elif isinstance(i, slice):
+            st = _index_int(i.step, "step")
+            if st is not None and st <= 0:
+                if st == 0:
+                    raise TorchValueError("slice step cannot be zero")
+                raise TorchValueError("step must be greater than zero")
+            spec.append(("s", _index_int(i.start, "start"), _index_int(i.stop, "stop"), st))
+            dim += 1
+        else:
+            if isinstance(i, Tensor):
+                a = i._value
+            elif isinstance(i, (list, tuple, np.ndarray, range)):
+                a = jnp.asarray(np.asarray(i))
+            else:
+                try:
+                    spec.append(i.__index__())
+                    dim += 1
+                    continue
+                except Exception:
+                    raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                                     "are valid indices (got " + type(i).__name__ + ")") from None
+            if a.dtype == jnp.bool_ or a.dtype == jnp.uint8:
+                a = a.astype(bool)
+                if _is_tracer(a):
+                    from .._tensor import _untraceable
+                    raise _untraceable("boolean mask indexing (its result shape depends on the data)")
+                for j, s in enumerate(a.shape):
+                    if dim + j >= len(shape) or shape[dim + j] != s:
+                        raise IndexError(f"The shape of the mask {list(a.shape)} at index {j} does not match the shape "
+                                         f"of the indexed tensor {list(shape)} at index {dim + j}")
+                nz = np.nonzero(np.asarray(a))
+                if a.ndim == 0:
+                    spec.append(None)
+                    if not bool(a):
+                        arrays.append(jnp.zeros((0,), np.int64))
+                        spec[-1] = ("t",)
+                        # x[False]: insert a dim of size 0
+                        spec[-1] = None
+                        raise NotImplementedError("jtorch: indexing with a 0-dim False mask is not supported")
+                    continue
+                spec.append(("m", a.ndim))
+                arrays.extend(jnp.asarray(z) for z in nz)
+                dim += a.ndim
+            else:
+                if not jnp.issubdtype(a.dtype, jnp.integer):
+                    raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+                if dim < len(shape):
+                    check_bounds(a, shape[dim], dim)
+                spec.append(("t",))
+                arrays.append(a)
+                dim += 1
+    if dim > len(shape) and Ellipsis not in index:
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    return tuple(spec), arrays
+
+
+def getitem(t, index):
+    from .dispatch import run
+    from .._tensor import Tensor, wrap
+    spec, arrays = parse_index(t, index)
+    if not arrays:
+        return run(OPS["_index_view"], (spec,), (-1,), [t], [True])
+    return run(OPS["_index_adv"], (spec,), (-1, len(arrays)), [t] + [wrap(a) for a in arrays],
+               [True] + [False] * len(arrays))
+
+
+def setitem(t, index, value):
+    from .dispatch import run
+    from .._tensor import Tensor, wrap
+    from .. import _dtype as D
+    # x[mask] = scalar: a where(), no data-dependent shapes (also under compile)
+    if isinstance(index, Tensor) and index.dtype is D.bool_ and index.ndim <= t.ndim and \
+            tuple(index.shape) == tuple(t.shape[:index.ndim]) and \
+            (not isinstance(value, Tensor) or value.numel() == 1):
+        res = run(OPS["_mask_fill_where"], (), (-1, -1, -1), [t, index, value if not isinstance(value, Tensor)
+                                                                 else value.reshape(())], [True, False, True])
+        return t._inplace_from(res.to(t.dtype) if res.dtype is not t.dtype else res)
+    spec, arrays = parse_index(t, index)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        value = wrap(jnp.asarray(np.asarray(value)))
+    res = run(OPS["_index_put"], (spec, False), (-1, len(arrays), -1), [t] + [wrap(a) for a in arrays] + [value],
+              [True] + [False] * len(arrays) + [False])
+    return t._inplace_from(res)
+
+
+# --- gather / scatter family --------------------------------------------------------------------------
+def _check_index_dtype(index, name):
+    if index.dtype != jnp.int64 and index.dtype != jnp.int32:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+
+
+@op(static=("dim", "sparse_grad"), operands=("input",))
+def gather(input, dim, index, *, sparse_grad=False):
+    _check_index_dtype(index, "gather")
+    d = norm_dim(dim, input.ndim)
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if input.ndim == 0:
+        return input.reshape(index.shape)
+    return jnp.take_along_axis(input, index, axis=d, mode="clip")
+
+
+def _scatter_idx(input, d, index):
+    grids = jnp.meshgrid(*[jnp.arange(s) for s in index.shape], indexing="ij")
+    grids[d] = index
+    return tuple(grids)
+
+
+@op(static=("dim", "reduce"), operands=("input", "src"), promote="same", inplace=True)
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    _check_index_dtype(index, "scatter")
+    d = norm_dim(dim, input.ndim)
+    if input.ndim == 0:
+        input, index = input.reshape(1), index.reshape(1)
+    v = src if src is not None else value
+    if v is None:
+        raise TorchTypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
+    v = jnp.asarray(v, input.dtype)
+    if v.ndim:
+        v = v[tuple(slice(0, s) for s in index.shape)]
+    else:
+        v = jnp.broadcast_to(v, index.shape)
+    idx = _scatter_idx(input, d, index)
+    if reduce is None:
+        return input.at[idx].set(v)
+    if reduce == "add":
+        return input.at[idx].add(v)
+    if reduce == "multiply":
+        return input.at[idx].multiply(v)
+    raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
+
+
+@op(static=("dim",), operands=("input", "src"), promote="same", inplace=True)
+def scatter_add(input, dim, index, src):
+    d = norm_dim(dim, input.ndim)
+    src = src[tuple(slice(0, s) for s in index.shape)]
+    return input.at[_scatter_idx(input, d, index)].add(src)
+
+
+@op(static=("dim", "reduce", "include_self"), operands=("input", "src"), promote="same", inplace=True)
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    d = norm_dim(dim, input.ndim)
+    src = src[tuple(slice(0, s) for s in index.shape)]
+    idx = _scatter_idx(input, d, index)
+    if reduce == "sum":
+        base = input if include_self else input.at[idx].set(0)
+        return base.at[idx].add(src)
+    if reduce == "prod":
+        base = input if include_self else input.at[idx].set(1)
+        return base.at[idx].multiply(src)
+    if reduce in ("amax", "amin"):
+        fill = -jnp.inf if reduce == "amax" else jnp.inf
+        if jnp.issubdtype(input.dtype, jnp.integer):
+            info = jnp.iinfo(input.dtype)
+            fill = info.min if reduce == "amax" else info.max
+        base = input if include_self else input.at[idx].set(fill)
+        return base.at[idx].max(src) if reduce == "amax" else base.at[idx].min(src)
+    if reduce == "mean":
+        base = input if include_self else input.at[idx].set(0)
+        s = base.at[idx].add(src)
+        cnt = jnp.ones_like(input) if include_self else jnp.zeros_like(input)
+        cnt = cnt.at[idx].add(jnp.ones_like(src))
+        cnt = jnp.where(cnt == 0, 1, cnt)
+        return s / cnt if jnp.issubdtype(input.dtype, jnp.inexact) else s // cnt
+    raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+
+
+@op(static=("dim",), operands=("input",))
+def index_select(input, dim, index):
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    d = norm_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return input.reshape(index.shape)
+    return jnp.take(input, index.reshape(-1), axis=d)
+
+
+def _index_at(input, d, index):
+    return (slice(None),) * d + (index,)
+
+
+@op(static=("dim",), operands=("input", "source"), promote="same", inplace=True)
+def index_add(input, dim, index, source, *, alpha=1):
+    d = norm_dim(dim, input.ndim)
+    return input.at[_index_at(input, d, index)].add(alpha * source)
+
+
+@op(static=("dim",), operands=("input", "source"), promote="same", inplace=True)
+def index_copy(input, dim, index, source):
+    d = norm_dim(dim, input.ndim)
+    return input.at[_index_at(input, d, index)].set(source)
+
+
+@op(static=("dim",), operands=("input",), inplace=True)
+def index_fill(input, dim, index, value):
+    d = norm_dim(dim, input.ndim)
+    return input.at[_index_at(input, d, index)].set(jnp.asarray(value, input.dtype))
+
+
+@op(static=("dim", "reduce", "include_self"), operands=("input", "source"), promote="same", inplace=True)
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    d = norm_dim(dim, input.ndim)
+    shape = list(source.shape)
+    full_idx = jnp.broadcast_to(index.reshape([-1 if i == d else 1 for i in range(input.ndim)]), shape)
+    return OPS["scatter_reduce"].impl(input, d, full_idx, source, reduce, include_self=include_self)
+
+
+@op(lists=("indices",), operands=("input", "values"), static=("accumulate",), promote="same", inplace=True)
+def index_put(input, indices, values, accumulate=False):
+    idx = tuple(i.astype(np.int64) if i.dtype == jnp.bool_ else i for i in indices)
+    values = jnp.asarray(values, input.dtype)
+    return input.at[idx].add(values) if accumulate else input.at[idx].set(values)
+
+
+@op(operands=("input",), inplace=True)
+def masked_fill(input, mask, value):
+    if mask.dtype != jnp.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    if jnp.ndim(value) != 0:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{jnp.ndim(value)} dimension(s).")
+    return jnp.where(mask, jnp.asarray(value).astype(input.dtype), input)
+
+
+@op(operands=("input",))
+def take(input, index):
+    return jnp.take(input.reshape(-1), index)
+
+
+@op(static=("dim",), operands=("input",))
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return jnp.take(input.reshape(-1), indices.reshape(-1))
+    d = norm_dim(dim, input.ndim)
+    shape = jnp.broadcast_shapes(tuple(s if i != d else 1 for i, s in enumerate(input.shape)),
+                                 tuple(s if i != d else 1 for i, s in enumerate(indices.shape)))
+    x = jnp.broadcast_to(input, tuple(s if i != d else input.shape[d] for i, s in enumerate(shape)))
+    ix = jnp.broadcast_to(indices, tuple(s if i != d else indices.shape[d] for i, s in enumerate(shape)))
+    return jnp.take_along_axis(x, ix, axis=d)
+
+
+# --- data-dependent shapes: eager only ---------------------------------------------------------------
+def _concrete(t, what):
+    a = t._value
+    if _is_tracer(a):
+        from .._tensor import _untraceable
+        raise _untraceable(what)
+    return a
+
+
+@overload("nonzero")
+def nonzero(input, *, as_tuple=False, out=None):
+    from .._tensor import wrap
+    a = np.asarray(_concrete(input, "torch.nonzero (its result shape depends on the data)"))
+    nz = np.nonzero(a) if a.ndim else (np.nonzero(a.reshape(1))[0][:0] if not a else np.zeros(1, np.int64),)
+    if as_tuple:
+        return tuple(wrap(jnp.asarray(z, np.int64)) for z in nz)
+    if a.ndim == 0:
+        return wrap(jnp.zeros((1 if a else 0, 0), np.int64))
+    return wrap(jnp.asarray(np.stack(nz, axis=1).astype(np.int64)))
+
+
+@overload("argwhere")
+def argwhere(input):
+    return nonzero(input)
+
+
+@overload("masked_select")
+def masked_select(input, mask):
+    from .._tensor import wrap
+    mask = mask if hasattr(mask, "_value") else wrap(jnp.asarray(mask))
+    shape = jnp.broadcast_shapes(tuple(input.shape), tuple(mask.shape))
+    m = np.asarray(_concrete(mask, "masked_select")).astype(bool)
+    m = np.broadcast_to(m, shape)
+    return getitem(input.expand(shape), wrap(jnp.asarray(m)))
+
+
+@overload("masked_scatter", inplace=True)
+def masked_scatter(input, mask, source):
+    from .._tensor import wrap
+    m = np.broadcast_to(np.asarray(_concrete(mask, "masked_scatter")).astype(bool), tuple(input.shape))
+    k = int(m.sum())
+    src = source.reshape(-1)[:k]
+    out = input.clone()
+    setitem(out, wrap(jnp.asarray(m)), src) if k else None
+    return out

@@ -1,0 +1,74 @@
+"""Kernels: a pure jax function of flat leaves, its cached jit, and its cached jitted backward.
+
+Every op call ends here. A kernel is keyed by everything that changes the trace (the op, its
+static arguments, the structure of its inputs, the compute dtype), so each distinct call pattern
+is traced once and afterwards costs one cached `jax.jit` dispatch. The backward of a kernel is
+another kernel — `vjp` of the forward, jitted — so higher-order gradients come for free.
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_KERNELS = {}
+
+
+def _is_diff_dtype(x):
+    return jnp.issubdtype(x.dtype, jnp.inexact)
+
+
+class Kernel:
+    __slots__ = ("key", "fn", "jfwd", "name", "_bwd", "n_leaves")
+
+    def __init__(self, key, fn, name):
+        self.key = key
+        self.fn = fn
+        self.name = name
+        self.jfwd = jax.jit(fn)
+        self._bwd = {}
+
+    def backward_kernel(self, mask):
+        """The kernel computing grads of the leaves in `mask` from (leaves..., cotangents...)."""
+        k = self._bwd.get(mask)
+        if k is None:
+            k = self._bwd[mask] = Kernel(("vjp", self.key, mask), _make_vjp(self.fn, mask), self.name + "Backward")
+        return k
+
+
+def _make_vjp(fn, mask):
+    n = len(mask)
+    diff = [i for i, m in enumerate(mask) if m]
+
+    def vjp_fn(*args):
+        leaves, cts = list(args[:n]), args[n:]
+
+        def f(*d):
+            full = list(leaves)
+            for i, v in zip(diff, d):
+                full[i] = v
+            return fn(*full)
+
+        out, pull = jax.vjp(f, *[leaves[i] for i in diff])
+        multi = isinstance(out, (tuple, list))
+        outs = out if multi else (out,)
+        fixed = []
+        for o, c in zip(outs, cts):
+            if not jnp.issubdtype(o.dtype, jnp.inexact):
+                fixed.append(np.zeros(o.shape, jax.dtypes.float0))
+            elif c is None:
+                fixed.append(jnp.zeros_like(o))
+            else:
+                fixed.append(c.astype(o.dtype) if c.dtype != o.dtype else c)
+        return tuple(pull(type(out)(fixed) if multi else fixed[0]))
+
+    return vjp_fn
+
+
+def get_kernel(key, make_fn, name):
+    k = _KERNELS.get(key)
+    if k is None:
+        k = _KERNELS[key] = Kernel(key, make_fn(), name)
+    return k
+
+
+def clear_cache():
+    _KERNELS.clear()

@@ -1,0 +1,203 @@
+"""Derive Tensor's op methods, in-place variants and Python operators from the registry."""
+import jax.numpy as jnp
+
+from .. import _dtype as D
+from .._tensor import Tensor, Size, wrap
+from .registry import OPS, OpDef
+from .dispatch import call
+from . import indexing
+from . import resolve
+
+# Methods whose sizes may be given as varargs: x.view(2, 3) as well as x.view((2, 3)).
+PACKED = {"view", "reshape", "permute", "expand", "repeat", "tile", "flip"}
+
+
+def _method(opdef):
+    def m(self, *args, **kwargs):
+        return call(opdef, (self,) + args, kwargs)
+    return m
+
+
+def _packed_method(opdef):
+    def m(self, *args, **kwargs):
+        if args and (len(args) > 1 or not isinstance(args[0], (tuple, list))):
+            args = (tuple(args),)
+        return call(opdef, (self,) + args, kwargs)
+    return m
+
+
+def _inplace(fn, is_opdef):
+    if is_opdef:
+        def m(self, *args, **kwargs):
+            return self._inplace_from(call(fn, (self,) + args, kwargs))
+    else:
+        def m(self, *args, **kwargs):
+            return self._inplace_from(fn(self, *args, **kwargs))
+    return m
+
+
+def _router_method(fn):
+    def m(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    return m
+
+
+def install():
+    for name in list(OPS):
+        fn, od, method, public, inplace = resolve(name)
+        if method and not hasattr(Tensor, name):
+            if isinstance(fn, OpDef):
+                m = _packed_method(fn) if name in PACKED else _method(fn)
+            else:
+                m = _router_method(fn)
+            m.__name__ = name
+            setattr(Tensor, name, m)
+        if inplace and method and not hasattr(Tensor, name + "_"):
+            m = _inplace(fn, isinstance(fn, OpDef))
+            m.__name__ = name + "_"
+            setattr(Tensor, name + "_", m)
+    _install_operators()
+    _install_specials()
+
+
+def _binop(opname, reflected=False):
+    od = OPS[opname]
+
+    def f(self, other):
+        if other is None or not isinstance(other, (Tensor, int, float, bool, complex)) and not hasattr(other, "dtype"):
+            return NotImplemented
+        return call(od, (other, self) if reflected else (self, other), None)
+    f.__name__ = opname
+    return f
+
+
+def _ibinop(opname):
+    od = OPS[opname]
+
+    def f(self, other):
+        return self._inplace_from(call(od, (self, other), None))
+    return f
+
+
+def _install_operators():
+    T = Tensor
+    for dunder, opname in {"add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "floordiv": "floor_divide",
+                           "mod": "remainder", "pow": "pow", "matmul": "matmul", "and": "bitwise_and",
+                           "or": "bitwise_or", "xor": "bitwise_xor", "lshift": "bitwise_left_shift",
+                           "rshift": "bitwise_right_shift"}.items():
+        setattr(T, f"__{dunder}__", _binop(opname))
+        setattr(T, f"__r{dunder}__", _binop(opname, reflected=True))
+        setattr(T, f"__i{dunder}__", _ibinop(opname))
+    for dunder, opname in {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}.items():
+        setattr(T, f"__{dunder}__", _binop(opname))
+    T.__hash__ = object.__hash__
+    T.__neg__ = lambda self: call(OPS["neg"], (self,), None)
+    T.__pos__ = lambda self: self
+    T.__abs__ = lambda self: call(OPS["abs"], (self,), None)
+    T.__invert__ = lambda self: call(OPS["logical_not" if self.dtype is D.bool_ else "bitwise_not"], (self,), None)
+    T.__getitem__ = indexing.getitem
+    T.__setitem__ = indexing.setitem
+
+
+def _install_specials():
+    T = Tensor
+    view_op, view_dtype = OPS["view"], OPS["_view_dtype"]
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (D.dtype, type)) or (len(shape) == 1 and isinstance(shape[0], str)):
+            return call(view_dtype, (self, D.to_dtype(shape[0])), None)
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return call(view_op, (self, tuple(shape)), None)
+    T.view = view
+    T.T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+    T.mT = property(lambda self: self.transpose(-2, -1))
+    T.H = property(lambda self: self.T.conj())
+    T.mH = property(lambda self: self.transpose(-2, -1).conj())
+    T.real = property(lambda self: call(OPS["real"], (self,), None))
+    T.imag = property(lambda self: call(OPS["imag"], (self,), None))
+    T.view_as = lambda self, other: self.view(tuple(other.shape))
+    T.reshape_as = lambda self, other: self.reshape(tuple(other.shape))
+    T.expand_as = lambda self, other: self.expand(tuple(other.shape))
+    T.type_as = lambda self, other: self.to(other.dtype)
+    T.new_tensor = _new_tensor
+    T.new_zeros = _new_factory("zeros")
+    T.new_ones = _new_factory("ones")
+    T.new_empty = _new_factory("empty")
+    T.new_full = lambda self, size, fill_value, *, dtype=None, device=None, requires_grad=False, **kw: \
+        _creation().full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                         requires_grad=requires_grad)
+    T.copy_ = _copy_
+    T.fill_ = lambda self, value: self._inplace_from(call(OPS["_fill"], (self, value), None))
+    T.zero_ = lambda self: self._inplace_from(call(OPS["_fill"], (self, 0), None))
+    T.uniform_ = lambda self, a=0.0, b=1.0, *, generator=None: _rand_(self, "uniform", generator, a, b)
+    T.normal_ = lambda self, mean=0.0, std=1.0, *, generator=None: _rand_(self, "normal", generator, mean, std)
+    T.bernoulli_ = lambda self, p=0.5, *, generator=None: _rand_(self, "bernoulli", generator, p)
+    T.exponential_ = lambda self, lambd=1.0, *, generator=None: _rand_(self, "exponential", generator, lambd)
+    T.cauchy_ = lambda self, median=0.0, sigma=1.0, *, generator=None: _rand_(self, "cauchy", generator, median, sigma)
+    T.log_normal_ = lambda self, mean=1.0, std=2.0, *, generator=None: _rand_(self, "log_normal", generator, mean, std)
+    T.geometric_ = lambda self, p, *, generator=None: _rand_(self, "geometric", generator, p)
+    T.random_ = _random_
+    T.bernoulli = lambda self, p=None, *, generator=None: _creation().bernoulli(self, p, generator=generator)
+    T.multinomial = lambda self, num_samples, replacement=False, *, generator=None: \
+        _creation().multinomial(self, num_samples, replacement, generator=generator)
+    T.dim_order = lambda self: tuple(range(self.ndim))
+    T.clamp_min_ = lambda self, min: self._inplace_from(call(OPS["clamp_min"], (self, min), None))
+    T.fill_diagonal_ = _fill_diagonal_
+    T.apply_ = lambda self, fn: self._inplace_from(wrap(jnp.asarray(
+        __import__("numpy").vectorize(fn)(self.numpy())).astype(self._value.dtype)))
+
+
+def _creation():
+    from .. import _creation as C
+    return C
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    C = _creation()
+    if isinstance(data, Tensor):
+        t = data.detach().clone()
+        return t.to(dtype or t.dtype).requires_grad_(requires_grad)
+    return C.tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_factory(kind):
+    def f(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+        return getattr(_creation(), kind)(*size, dtype=dtype or self.dtype, device=device or self.device,
+                                          requires_grad=requires_grad)
+    return f
+
+
+def _copy_(self, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        src = _creation().tensor(src)
+    if src.device != self.device:
+        src = src.to(self.device)
+    res = call(OPS["_copy_from"], (self, src), None)
+    return self._inplace_from(res)
+
+
+def _rand_(self, kind, generator, *params):
+    from .. import _random
+    arr = _random.draw(kind, tuple(self.shape), self.dtype, generator, *params)
+    return self._assign(wrap(arr))
+
+
+def _random_(self, from_=0, to=None, *, generator=None):
+    from .. import _random
+    if to is None:
+        if self.dtype._cat >= 2:
+            to = 2 ** (D.finfo(self.dtype).bits if self.dtype is not D.float64 else 53)
+            to = min(to, 2 ** 24 if self.dtype is D.float32 else to)
+        else:
+            to = D.iinfo(self.dtype).max + 1 if self.dtype is not D.bool_ else 2
+        from_, to = 0, from_ if from_ else to
+    arr = _random.draw("randint", tuple(self.shape), self.dtype, generator, from_, to)
+    return self._assign(wrap(arr))
+
+
+def _fill_diagonal_(self, fill_value, wrap_=False):
+    n = min(self.shape)
+    idx = jnp.arange(n)
+    arr = self._value.at[(idx,) * self.ndim].set(fill_value)
+    return self._assign(wrap(arr))

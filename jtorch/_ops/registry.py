@@ -1,0 +1,175 @@
+"""THE op registry. One declaration per op gives the function, the Tensor method, the in-place
+variant, `out=`, the backward (via jax) and a row of the compatibility table.
+
+    @op(promote="same", inplace=True)
+    def add(input, other, *, alpha=1):
+        return input + alpha * other
+
+Parameters named in `static=` are hashable Python values baked into the trace (dims, shapes,
+flags); every other parameter is dynamic: a Tensor, a list of Tensors (`lists=`), a Python
+scalar (weakly typed, so a new value never recompiles) or None. `promote` says how operand dtypes
+are unified before the pure function sees them:
+    None    the function handles dtypes itself
+    "same"  torch.result_type over the operands
+    "float" as "same", then integers and bools go to the default float dtype
+"""
+import functools
+import inspect
+from collections import namedtuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtype as D
+from .kernel import get_kernel
+
+OPS = {}          # name -> OpDef: the single source of truth
+
+
+def _call(opdef, args, kwargs):
+    global _call
+    from .dispatch import call as _real_call
+    _call = _real_call
+    return _real_call(opdef, args, kwargs)
+_RETURN_TYPES = {}
+
+
+class OpDef:
+    def __init__(self, impl, name, promote, static, lists, operands, method, inplace, out, view,
+                 differentiable, linear, returns, public, doc_note, check):
+        self.impl = impl
+        self.name = name
+        self.promote = promote
+        sig = inspect.signature(impl)
+        self.params = list(sig.parameters)
+        self.positional = [p.name for p in sig.parameters.values()
+                           if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        self.defaults = {p.name: p.default for p in sig.parameters.values() if p.default is not p.empty}
+        self.static = tuple(n for n in self.params if n in static)
+        self.dynamic = tuple(n for n in self.params if n not in static)
+        self.lists = frozenset(lists)
+        ops = operands if operands is not None else self.dynamic
+        self.operand_mask = tuple(n in ops for n in self.dynamic)
+        self.method = method
+        self.inplace = inplace
+        self.out = out
+        self.view = view
+        self.differentiable = differentiable
+        self.linear = linear
+        self.returns = _return_type(name, returns) if returns else None
+        self.public = public
+        self.doc_note = doc_note
+        self.check = check
+        self._fn_cache = {}
+        self._pack_at = None  # set by varargs(): f(a, b, c) packs into a list parameter
+
+    def __repr__(self):
+        return f"<built-in method {self.name} of jtorch op registry>"
+
+    def __call__(self, *args, **kwargs):
+        return _call(self, args, kwargs)
+
+    # -- binding -------------------------------------------------------------------------------
+    def bind(self, args, kwargs):
+        if self._pack_at is not None and len(args) > self._pack_at:
+            a = args[self._pack_at]
+            if not isinstance(a, (list, tuple)):
+                args = args[:self._pack_at] + (list(args[self._pack_at:]),)
+        if len(args) > len(self.positional):
+            raise TypeError(f"{self.name}() takes {len(self.positional)} positional arguments but {len(args)} were given")
+        b = dict(self.defaults)
+        b.update(zip(self.positional, args))
+        if kwargs:
+            for k in kwargs:
+                if k not in self.params:
+                    raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
+            b.update(kwargs)
+        if len(b) != len(self.params):
+            missing = [n for n in self.params if n not in b]
+            raise TypeError(f"{self.name}() missing required argument(s): {', '.join(map(repr, missing))}")
+        return b
+
+    # -- the pure function a kernel runs -----------------------------------------------------
+    def kernel_fn(self, static, struct, cdtype, leaf_dtypes):
+        """A pure function of the flat dynamic leaves, with static args and casts baked in."""
+        impl, dyn, snames = self.impl, self.dynamic, self.static
+        cast_np = None if cdtype is None else cdtype.np
+        operand_mask = self.operand_mask
+
+        def fn(*leaves):
+            kw = dict(zip(snames, static))
+            i = 0
+            for name, s, is_op in zip(dyn, struct, operand_mask):
+                if s < 0:
+                    v = leaves[i]
+                    i += 1
+                    if is_op and cast_np is not None and v is not None:
+                        v = jnp.asarray(v, cast_np)
+                    kw[name] = v
+                else:
+                    vs = leaves[i:i + s]
+                    i += s
+                    if is_op and cast_np is not None:
+                        vs = [jnp.asarray(v, cast_np) for v in vs]
+                    kw[name] = list(vs)
+            return impl(**kw)
+        return fn
+
+
+def _return_type(opname, fields):
+    key = (opname, tuple(fields))
+    t = _RETURN_TYPES.get(key)
+    if t is None:
+        t = _RETURN_TYPES[key] = namedtuple(opname, fields)
+        t.__module__ = "torch.return_types"
+    return t
+
+
+def freeze(v):
+    """Make a static argument hashable (lists -> tuples, Tensors -> Python values)."""
+    if isinstance(v, list):
+        return tuple(freeze(x) for x in v)
+    if isinstance(v, tuple):
+        return tuple(freeze(x) for x in v)
+    if isinstance(v, (np.ndarray, np.generic)):
+        return v.tolist() if v.ndim else v.item()
+    if hasattr(v, "_is_jtorch_tensor"):
+        return freeze(v.tolist())
+    if isinstance(v, dict):
+        return tuple(sorted((k, freeze(x)) for k, x in v.items()))
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    return v
+
+
+def op(name=None, *, promote=None, static=(), lists=(), operands=None, method=True, inplace=False,
+       out=True, view=False, differentiable=True, linear=False, returns=None, public=True,
+       doc_note=None, check=None):
+    """Declare an op. See the module docstring."""
+    def deco(impl):
+        d = OpDef(impl, name or impl.__name__, promote, static, lists, operands, method, inplace, out,
+                  view, differentiable, linear, returns, public, doc_note, check)
+        OPS[d.name] = d
+        return d
+    return deco
+
+
+def alias(new, old, method=True, public=True):
+    """Register another spelling for an op (torch.concat -> cat); docs show it as an alias."""
+    OPS[new] = ("alias", old, method, public)
+
+
+def overload(name, method=True, public=True, inplace=None):
+    """Register a Python router for torch functions with several signatures (max(x) / max(x, dim) /
+    max(x, other)); the router calls registered ops, so each op is still written once."""
+    def deco(fn):
+        OPS[name] = ("overload", fn, method, public, inplace)
+        return fn
+    return deco
+
+
+def varargs(opdef, param):
+    """Let torch.meshgrid(x, y) / torch.einsum(eq, a, b) pack trailing positionals into `param`."""
+    opdef._pack_at = opdef.positional.index(param)
+    return opdef

@@ -1,0 +1,160 @@
+"""Random numbers: a Generator holds a JAX PRNG key in a uint32 Tensor that each draw splits and
+replaces, so the key lifts like any buffer under jtorch.compile. Streams differ from torch's
+(documented); distributions and statistics are the same."""
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtype as D
+from ._ops.kernel import get_kernel
+
+
+def _key_from_seed(seed):
+    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+    return jnp.asarray(np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32))
+
+
+class Generator:
+    def __init__(self, device="cpu"):
+        from ._tensor import wrap
+        from ._device import as_device
+        self.device = as_device(device)
+        self._seed = 67280421310721
+        self._state = wrap(_key_from_seed(self._seed))
+
+    def manual_seed(self, seed):
+        if not isinstance(seed, int):
+            seed = int(seed)
+        self._seed = seed
+        self._state._set_value(_key_from_seed(seed))
+        return self
+
+    def seed(self):
+        s = int(time.time_ns()) & 0xFFFFFFFFFFFF
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        from ._tensor import wrap
+        return wrap(jnp.asarray(np.asarray(self._state._value).view(np.uint8)))
+
+    def set_state(self, new_state):
+        arr = np.asarray(new_state._value if hasattr(new_state, "_value") else new_state).astype(np.uint8)
+        if arr.size != 8:
+            raise RuntimeError("jtorch: RNG state must be the 8 bytes returned by get_state()")
+        self._state._set_value(jnp.asarray(arr.view(np.uint32)))
+        return self
+
+    def clone_state(self):
+        g = Generator(self.device)
+        g._seed = self._seed
+        g._state._set_value(self._state._value)
+        return g
+
+    def __getstate__(self):
+        return {"device": self.device, "seed": self._seed, "state": np.asarray(self._state._value)}
+
+    def __setstate__(self, st):
+        from ._tensor import wrap
+        self.device, self._seed = st["device"], st["seed"]
+        self._state = wrap(jnp.asarray(st["state"]))
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    default_generator.manual_seed(seed)
+    try:
+        from . import cuda
+        cuda._seed_all(seed)
+    except ImportError:
+        pass
+    return default_generator
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+def _make_sampler(kind, shape, dtype):
+    npd = dtype.np
+
+    def f(key, *p):
+        key, sub = jax.random.split(key)
+        if kind == "uniform":
+            low, high = p
+            fd = npd if jnp.issubdtype(npd, jnp.floating) else np.float32
+            x = jax.random.uniform(sub, shape, fd)
+            out = (low + x * (high - low)).astype(npd)
+        elif kind == "normal":
+            mean, std = p
+            if jnp.issubdtype(npd, jnp.complexfloating):
+                out = (jax.random.normal(sub, shape, npd) * std + mean)
+            else:
+                out = (jax.random.normal(sub, shape, npd if npd != jnp.float16 else np.float32) * std + mean).astype(npd)
+        elif kind == "randint":
+            low, high = p
+            out = jax.random.randint(sub, shape, low, high, dtype=np.int64).astype(npd)
+        elif kind == "perm":
+            out = jax.random.permutation(sub, shape[0]).astype(npd)
+        elif kind == "bernoulli":
+            (prob,) = p
+            out = jax.random.bernoulli(sub, prob, shape).astype(npd)
+        elif kind == "exponential":
+            (lambd,) = p
+            out = (jax.random.exponential(sub, shape, np.float32 if npd in (jnp.float16, jnp.bfloat16) else npd) / lambd).astype(npd)
+        elif kind == "cauchy":
+            median, sigma = p
+            out = (median + sigma * jax.random.cauchy(sub, shape, np.float32)).astype(npd)
+        elif kind == "log_normal":
+            mean, std = p
+            out = jnp.exp(mean + std * jax.random.normal(sub, shape, np.float32)).astype(npd)
+        elif kind == "geometric":
+            (prob,) = p
+            out = jax.random.geometric(sub, prob, shape).astype(npd)
+        elif kind == "poisson":
+            (rate,) = p
+            out = jax.random.poisson(sub, rate, shape).astype(npd)
+        elif kind == "gamma":
+            (alpha,) = p
+            out = jax.random.gamma(sub, alpha, shape, np.float32 if npd != np.float64 else npd).astype(npd)
+        elif kind == "categorical":
+            logits, = p
+            out = jax.random.categorical(sub, logits, axis=-1, shape=shape).astype(npd)
+        elif kind == "choice_noreplace":
+            logits, = p  # Gumbel top-k: sampling without replacement proportional to weights
+            g = jax.random.gumbel(sub, logits.shape, np.float32)
+            out = jax.lax.top_k(logits + g, shape[-1])[1].astype(npd)
+        else:
+            raise ValueError(kind)
+        return key, out
+    return f
+
+
+def draw(kind, shape, dtype, generator=None, *params):
+    """One random draw; advances the generator's key."""
+    g = generator if generator is not None else default_generator
+    shape = tuple(int(s) for s in shape)
+    k = get_kernel(("rng", kind, shape, dtype), lambda: _make_sampler(kind, shape, dtype), kind)
+    params = tuple(p._value if hasattr(p, "_value") else p for p in params)
+    new_key, out = k.jfwd(g._state._value, *params)
+    g._state._set_value(new_key)
+    return out

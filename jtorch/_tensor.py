@@ -1,0 +1,619 @@
+"""jtorch.Tensor: a jax.Array (or a tracer, while compiling) plus autograd and view metadata.
+
+The op-backed methods (add, sum, view, ...) and Python operators are attached from the op
+registry (jtorch/_ops/__init__.py); what lives here is the Tensor's own state and protocol.
+"""
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtype as D
+from ._device import device as _device_cls, from_jax_device, as_device, jax_device
+from .autograd.grad_mode import STATE
+
+
+class Size(tuple):
+    """torch.Size: a tuple of ints with torch's repr and numel()."""
+
+    def __repr__(self):
+        return f"torch.Size([{', '.join(map(str, self))}])"
+
+    __str__ = __repr__
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+def wrap(arr):
+    """Fast Tensor construction around a jax array (no checks)."""
+    t = object.__new__(Tensor)
+    t._data = arr
+    return t
+
+
+class _TensorMeta(type):
+    def __instancecheck__(cls, obj):
+        return type.__instancecheck__(cls, obj)
+
+
+class Tensor:
+    """torch.Tensor."""
+    _is_jtorch_tensor = True
+    # Class-level defaults keep construction cheap: an instance stores only what differs.
+    _base = None
+    _vchain = ()
+    _vc = None
+    _synced = 0
+    _view_grad = False
+    _requires_grad = False
+    grad_fn = None
+    _out_idx = 0
+    _accum = None
+    _grad = None
+    _retains_grad = False
+    _meta_shape = None
+    _post_acc_hooks = None
+    __array_priority__ = 1000
+
+    def __new__(cls, *args, **kwargs):
+        # torch.Tensor(2, 3) -> uninitialised float tensor; torch.Tensor([1, 2]) -> float data.
+        from ._creation import _legacy_tensor_new
+        return _legacy_tensor_new(cls, *args, **kwargs)
+
+    # ------------------------------------------------------------------ value and views
+    @property
+    def _value(self):
+        if self._base is None:
+            return self._data
+        if self._synced != self._vc[0]:
+            self._resync()
+        return self._data
+
+    def _resync(self):
+        from ._views import view_kernel
+        base = self._base
+        k = view_kernel(self._vchain)
+        if self._view_grad and STATE.enabled and base._requires_grad:
+            from ._ops.dispatch import run_kernel_recorded
+            t = run_kernel_recorded(k, [base])
+            self._data, self.grad_fn, self._out_idx = t._data, t.grad_fn, 0
+            self._requires_grad = True
+        else:
+            self._data = k.jfwd(base._data)
+        self._synced = self._vc[0]
+
+    def _bump(self):
+        vc = self._vc
+        if vc is None:
+            self._vc = [1]
+        else:
+            vc[0] += 1
+
+    def _set_value(self, arr):
+        """Overwrite the value in place, outside autograd (through to the base for views)."""
+        if self._base is None:
+            self._data = arr
+            self._bump()
+        else:
+            from ._views import scatter_kernel
+            base = self._base
+            base._data = scatter_kernel(self._vchain).jfwd(base._data, arr)
+            base._bump()
+            self._data = arr
+            self._synced = self._vc[0]
+
+    def _assign(self, res):
+        """In-place update with autograd: self takes res's value and history (torch's rebase)."""
+        grad_on = STATE.enabled
+        if grad_on and self._requires_grad and self.grad_fn is None and self._base is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        node = res.grad_fn
+        if node is not None and self._vc is not None and getattr(node, "saved", None):
+            # the op read self's old (immutable) value: its own bump must not invalidate it
+            node.saved = [s for s in node.saved if s[0] is not self._vc]
+        if self._base is None:
+            self._data = res._data
+            self._bump()
+            if res._requires_grad and grad_on:
+                self.grad_fn, self._out_idx, self._requires_grad = res.grad_fn, res._out_idx, True
+            return self
+        base = self._base
+        if self._view_grad and grad_on and base._requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        from ._views import scatter_kernel, view_kernel
+        record = grad_on and self._view_grad and (res._requires_grad or base._requires_grad)
+        if record:
+            from ._ops.dispatch import run_kernel_recorded
+            nb = run_kernel_recorded(scatter_kernel(self._vchain), [base, res])
+            base._data, base.grad_fn, base._out_idx, base._requires_grad = nb._data, nb.grad_fn, 0, True
+            base._bump()
+            nv = run_kernel_recorded(view_kernel(self._vchain), [base])
+            self._data, self.grad_fn, self._out_idx, self._requires_grad = nv._data, nv.grad_fn, 0, True
+        else:
+            base._data = scatter_kernel(self._vchain).jfwd(base._data, res._data)
+            base._bump()
+            self._data = res._data
+        self._synced = self._vc[0]
+        return self
+
+    def _inplace_from(self, res):
+        """Finish an in-place op: check torch's shape/dtype rules, cast, assign."""
+        if res._data.shape != self._value.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(res.shape)}")
+        if res._data.dtype != self._data.dtype:
+            rd, sd = res.dtype, self.dtype
+            if not D.can_cast(rd, sd):
+                raise RuntimeError(f"result type {_type_name(rd)} can't be cast to the desired output type "
+                                   f"{_type_name(sd)}")
+            res = res.to(sd)
+        return self._assign(res)
+
+    def _set_from_out(self, res):
+        """out= semantics: out takes the result's shape and keeps its own dtype."""
+        if STATE.enabled and (res._requires_grad or self._requires_grad):
+            raise RuntimeError("out=... arguments don't support automatic differentiation, but one of the "
+                               "arguments requires grad.")
+        if res._data.dtype != self._value.dtype:
+            if not D.can_cast(res.dtype, self.dtype):
+                raise RuntimeError(f"result type {_type_name(res.dtype)} can't be cast to the desired output "
+                                   f"type {_type_name(self.dtype)}")
+            res = res.to(self.dtype)
+        if self._base is not None and res._data.shape == self._value.shape:
+            self._set_value(res._data)
+        else:
+            self._data = res._data
+            self._bump()
+        return self
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def shape(self):
+        if self._meta_shape is not None:
+            return self._meta_shape
+        return Size(self._value.shape)
+
+    def size(self, dim=None):
+        s = self.shape
+        if dim is None:
+            return s
+        from ._ops.util import norm_dim
+        return s[norm_dim(dim, len(s))]
+
+    @property
+    def dtype(self):
+        dt = self._value.dtype
+        return D._BY_NP.get(dt) or D.from_np(dt)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def dim(self):
+        return len(self.shape)
+
+    ndimension = dim
+
+    def numel(self):
+        return self.shape.numel()
+
+    nelement = numel
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self.dtype.itemsize
+
+    def stride(self, dim=None):
+        from ._views import strides_of
+        st = strides_of(self)
+        if dim is None:
+            return st
+        from ._ops.util import norm_dim
+        return st[norm_dim(dim, len(st))]
+
+    def is_contiguous(self, memory_format=None):
+        from ._views import strides_of
+        st, acc = strides_of(self), 1
+        for s, d in zip(reversed(self.shape), reversed(st)):
+            if s != 1 and d != acc:
+                return False
+            acc *= s
+        return True
+
+    def contiguous(self, memory_format=None):
+        return self if self.is_contiguous() else self.clone()
+
+    def storage_offset(self):
+        return 0
+
+    @property
+    def device(self):
+        if self._meta_shape is not None:
+            return _device_cls("meta")
+        a = self._value
+        try:
+            devs = a.devices()
+        except Exception:  # a tracer while compiling
+            from ._creation_defaults import get_default_device
+            return get_default_device() or _device_cls("cpu")
+        return from_jax_device(next(iter(devs)))
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
+
+    @property
+    def is_meta(self):
+        return self._meta_shape is not None
+
+    is_sparse = False
+    is_quantized = False
+    is_mkldnn = False
+    is_nested = False
+    layout = "torch.strided"
+
+    def get_device(self):
+        d = self.device
+        return -1 if d.type == "cpu" else (d.index or 0)
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_complex(self):
+        return self.dtype.is_complex
+
+    def is_signed(self):
+        return self.dtype.is_signed
+
+    # ------------------------------------------------------------------ autograd state
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if self.grad_fn is not None:
+            if not flag:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use "
+                                   "a computed variable in a subgraph that doesn't require differentiation use "
+                                   "var_no_grad = var.detach().")
+            return
+        if flag and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        if self.grad_fn is not None and not self._retains_grad and self._requires_grad:
+            import warnings
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                          "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                          "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                          UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        if g is not None:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(g).__name__}")
+            if tuple(g.shape) != tuple(self.shape):
+                raise RuntimeError(f"assigned grad has data of a different size")
+            if g.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = g
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def retain_grad(self):
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        import weakref
+        node = self.grad_fn
+        d = node.__dict__.setdefault("_retain", {})
+        d[self._out_idx] = weakref.ref(self)
+        self._retains_grad = True
+
+    @property
+    def _version(self):
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.graph import edge_of, RemovableHandle
+        node, idx = edge_of(self)
+        hooks = node.__dict__.setdefault("_tensor_hooks", {})
+        d = hooks.setdefault(idx, {})
+        h = RemovableHandle(d)
+        d[h.id] = hook
+        return h
+
+    def register_post_accumulate_grad_hook(self, hook):
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd.graph import RemovableHandle
+        d = self.__dict__.setdefault("_post_acc_hooks", {})
+        h = RemovableHandle(d)
+        d[h.id] = hook
+        return h
+
+    def detach(self):
+        t = wrap(self._value)
+        t._base = self._base if self._base is not None else self
+        t._vchain = self._vchain
+        vc = t._base._vc
+        if vc is None:
+            vc = t._base._vc = [0]
+        t._vc = vc
+        t._synced = vc[0]
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._view_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, new):
+        if not isinstance(new, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(new).__name__}")
+        if self._base is None:
+            self._data = new._value
+        else:
+            self._set_value(new._value)
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._meta_shape is not None:
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+        return np.asarray(self._value)
+
+    def __array__(self, dtype=None, copy=None):
+        a = np.asarray(self._value)
+        return a.astype(dtype) if dtype is not None else a
+
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        a = self._value
+        if isinstance(a, jax.core.Tracer):
+            raise _untraceable("Tensor.item()")
+        return np.asarray(a).reshape(()).item()
+
+    def tolist(self):
+        a = self._value
+        if isinstance(a, jax.core.Tracer):
+            raise _untraceable("Tensor.tolist()")
+        return np.asarray(a).tolist()
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point or self.dtype.is_complex or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, proto):
+        return (_rebuild, (np.asarray(self._value), self._requires_grad, type(self)))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
+                               "because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        t = _new_like_self(self, self._value)
+        t._requires_grad = self._requires_grad
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
+        t.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _STATE_KEYS})
+        memo[id(self)] = t
+        return t
+
+    # ------------------------------------------------------------------ devices and dtypes
+    def to(self, *args, **kwargs):
+        from ._conversions import tensor_to
+        return tensor_to(self, *args, **kwargs)
+
+    def cpu(self, memory_format=None):
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        from ._device import device as dev
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = dev("cuda", device)
+        return self.to(device)
+
+    def type(self, dtype=None, non_blocking=False):
+        from ._conversions import legacy_type
+        return legacy_type(self, dtype)
+
+    def float(self, memory_format=None):
+        return self.to(D.float32)
+
+    def double(self, memory_format=None):
+        return self.to(D.float64)
+
+    def half(self, memory_format=None):
+        return self.to(D.float16)
+
+    def bfloat16(self, memory_format=None):
+        return self.to(D.bfloat16)
+
+    def long(self, memory_format=None):
+        return self.to(D.int64)
+
+    def int(self, memory_format=None):
+        return self.to(D.int32)
+
+    def short(self, memory_format=None):
+        return self.to(D.int16)
+
+    def char(self, memory_format=None):
+        return self.to(D.int8)
+
+    def byte(self, memory_format=None):
+        return self.to(D.uint8)
+
+    def bool(self, memory_format=None):
+        return self.to(D.bool_)
+
+    def cfloat(self):
+        return self.to(D.complex64)
+
+    def cdouble(self):
+        return self.to(D.complex128)
+
+    def pin_memory(self, device=None):
+        return self
+
+    def is_pinned(self, device=None):
+        return False
+
+    def share_memory_(self):
+        return self
+
+    def is_shared(self):
+        return False
+
+    def data_ptr(self):
+        return id(self._base if self._base is not None else self)
+
+    def untyped_storage(self):
+        raise NotImplementedError("jtorch tensors are jax arrays and expose no storage object")
+
+    def __dlpack__(self, stream=None):
+        return self._value.__dlpack__()
+
+    def __dlpack_device__(self):
+        return self._value.__dlpack_device__()
+
+    def __jax_array__(self):
+        return self._value
+
+    @property
+    def __cuda_array_interface__(self):
+        return self._value.__cuda_array_interface__
+
+
+_STATE_KEYS = {"_data", "_base", "_vchain", "_vc", "_synced", "_view_grad", "_requires_grad", "grad_fn",
+               "_out_idx", "_accum", "_grad", "_retains_grad", "_post_acc_hooks"}
+
+
+def _new_like_self(self, arr):
+    t = object.__new__(type(self))
+    t._data = arr
+    return t
+
+
+def _rebuild(arr, requires_grad, cls=Tensor):
+    t = object.__new__(cls)
+    t._data = jnp.asarray(arr)
+    t._requires_grad = requires_grad
+    return t
+
+
+def _type_name(d):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(d.name, d.name)
+
+
+class UntraceableError(RuntimeError):
+    """Raised when code needs a concrete value while jtorch.compile is tracing it."""
+
+
+def _untraceable(what):
+    return UntraceableError(f"{what} needs a concrete value, but the tensor is being traced by jtorch.compile")

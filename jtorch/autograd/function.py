@@ -1,0 +1,182 @@
+"""jtorch.autograd.Function: user-defined forward/backward in torch style."""
+import itertools
+
+from .graph import Node, edge_of, _seq
+from .grad_mode import STATE, no_grad
+
+
+class FunctionCtx:
+    def __init__(self):
+        self.saved_tensors_ = ()
+        self.needs_input_grad = ()
+        self.non_differentiable = set()
+        self.materialize_grads = True
+        self.dirty = ()
+
+    def save_for_backward(self, *tensors):
+        self.to_save = tensors
+        self._versions = [(t, t._version) if t is not None else None for t in tensors]
+
+    @property
+    def saved_tensors(self):
+        if getattr(self, "_freed", False):
+            raise RuntimeError("Trying to backward through the graph a second time (or directly access saved tensors "
+                               "after they have already been freed). Specify retain_graph=True if you need to backward "
+                               "through the graph a second time or if you need to access saved tensors after calling "
+                               "backward.")
+        for item in getattr(self, "_versions", []):
+            if item is not None and item[0]._version != item[1]:
+                raise RuntimeError("one of the variables needed for gradient computation has been modified by an "
+                                   f"inplace operation: is at version {item[0]._version}; expected version {item[1]} "
+                                   "instead.")
+        return tuple(getattr(self, "to_save", ()))
+
+    saved_variables = saved_tensors
+
+    def mark_non_differentiable(self, *tensors):
+        self.non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors):
+        self.dirty = tensors
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = value
+
+
+class BackwardCFunction(Node, FunctionCtx):
+    def __init__(self, cls):
+        FunctionCtx.__init__(self)
+        self._cls = cls
+        self.seq = next(_seq)
+
+    def name(self):
+        return self._cls.__name__ + "Backward"
+
+    def apply_grads(self, cts, create_graph):
+        from .._tensor import Tensor, wrap
+        import jax.numpy as jnp
+        if getattr(self, "_freed", False):
+            self.saved_tensors  # raises
+        grads = []
+        for c, meta in zip(cts, self._out_meta):
+            if c is None and self.materialize_grads and meta is not None:
+                c = jnp.zeros(meta[0], meta[1])
+            grads.append(c if (c is None or isinstance(c, Tensor)) else wrap(c))
+        with (no_grad() if not create_graph else _nullcontext()):
+            res = self._cls.backward(self, *grads)
+        if not isinstance(res, tuple):
+            res = (res,)
+        n_in = len(self._input_mask)
+        if len(res) < n_in:
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients (expected {n_in}, "
+                               f"got {len(res)})")
+        out = []
+        for g, m, shape in zip(res, self._input_mask, self._in_shapes):
+            if not m:
+                continue
+            if g is None:
+                out.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                raise TypeError("backward must return Tensors or None")
+            if tuple(g.shape) != shape:
+                try:
+                    g = g.sum_to_size(shape) if g.numel() != 0 else g
+                except Exception:
+                    raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index "
+                                       f"{len(out)} - got {list(g.shape)} but expected shape compatible with "
+                                       f"{list(shape)}") from None
+            out.append(g if create_graph else g._value)
+        return out
+
+    def release(self):
+        self._freed = True
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        pass
+
+
+class _FunctionMeta(type):
+    pass
+
+
+class Function(metaclass=_FunctionMeta):
+    """Subclass with static forward(ctx, *args) and backward(ctx, *grads); call with .apply()."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
+
+    vjp = backward
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        return NotImplemented
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .._tensor import Tensor
+        node = BackwardCFunction(cls)
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        mask = [isinstance(a, Tensor) and a._requires_grad for a in args]
+        node.needs_input_grad = tuple(mask)
+        node._input_mask = mask
+        node._in_shapes = [tuple(a.shape) if isinstance(a, Tensor) else None for a in args]
+        uses_setup = cls.setup_context is not Function.setup_context and \
+            type(cls.__dict__.get("setup_context")) is staticmethod
+        with no_grad():
+            if uses_setup:
+                out = cls.forward(*args, **kwargs)
+            else:
+                out = cls.forward(node, *args, **kwargs)
+        if uses_setup:
+            cls.setup_context(node, args, out)
+        record = STATE.enabled and any(mask)
+        multi = isinstance(out, tuple)
+        outs = out if multi else (out,)
+        node._out_meta = [(tuple(o.shape), o._value.dtype) if isinstance(o, Tensor) else None for o in outs]
+        if record:
+            node.edges = [edge_of(a) for a, m in zip(args, mask) if m]
+            node.n_out = len(outs)
+            dirty = {id(t) for t in node.dirty}
+            new_outs = []
+            for i, o in enumerate(outs):
+                if isinstance(o, Tensor):
+                    if any(o is a for a in args) and id(o) not in dirty:
+                        o = o.view_as(o)  # an input returned as is becomes a new (view) output
+                    if id(o) not in node.non_differentiable and (o.dtype.is_floating_point or o.dtype.is_complex):
+                        o._requires_grad = True
+                        o.grad_fn = node
+                        o._out_idx = i
+                new_outs.append(o)
+            outs = tuple(new_outs)
+        return outs if multi else outs[0]
+
+
+def once_differentiable(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+    return wrapper
+
+
+class InplaceFunction(Function):
+    def __init__(self, inplace=False):
+        self.inplace = inplace
+
+
+class NestedIOFunction(Function):
+    pass

@@ -1,0 +1,248 @@
+"""jtorch.cuda: the accelerator JAX sees as a GPU (or, with JTORCH_CUDA_ALIAS=tpu, the TPU)."""
+from .._device import accelerator_devices, device as _device
+from .. import _device as _dev_mod
+
+_current = [0]
+
+
+def is_available():
+    return len(accelerator_devices()) > 0
+
+
+def device_count():
+    return len(accelerator_devices())
+
+
+def current_device():
+    if not is_available():
+        raise AssertionError("Torch not compiled with CUDA enabled")
+    return _current[0]
+
+
+def set_device(device):
+    idx = device if isinstance(device, int) else (_device(device).index or 0)
+    if idx >= device_count():
+        raise RuntimeError("CUDA error: invalid device ordinal")
+    _current[0] = idx
+
+
+def get_device_name(device=None):
+    devs = accelerator_devices()
+    if not devs:
+        raise AssertionError("Torch not compiled with CUDA enabled")
+    idx = 0 if device is None else (device if isinstance(device, int) else (_device(device).index or 0))
+    return devs[idx].device_kind
+
+
+def get_device_capability(device=None):
+    devs = accelerator_devices()
+    d = devs[0 if device is None else device if isinstance(device, int) else 0]
+    cc = getattr(d, "compute_capability", None)
+    if cc:
+        major, minor = str(cc).split(".")
+        return int(major), int(minor)
+    return (0, 0)
+
+
+def get_device_properties(device=None):
+    class _Props:
+        pass
+    p = _Props()
+    p.name = get_device_name(device)
+    p.major, p.minor = get_device_capability(device)
+    stats = _stats(device)
+    p.total_memory = stats.get("bytes_limit", 0)
+    p.multi_processor_count = getattr(accelerator_devices()[0], "core_count", 0)
+    return p
+
+
+def synchronize(device=None):
+    import jax
+    for d in accelerator_devices():
+        jax.device_put(0, d).block_until_ready()
+
+
+def is_bf16_supported(including_emulation=True):
+    return is_available()
+
+
+def _stats(device=None):
+    devs = accelerator_devices()
+    if not devs:
+        return {}
+    idx = 0 if device is None else (device if isinstance(device, int) else (_device(device).index or 0))
+    try:
+        return devs[idx].memory_stats() or {}
+    except Exception:
+        return {}
+
+
+def memory_allocated(device=None):
+    return int(_stats(device).get("bytes_in_use", 0))
+
+
+def max_memory_allocated(device=None):
+    return int(_stats(device).get("peak_bytes_in_use", 0))
+
+
+def memory_reserved(device=None):
+    s = _stats(device)
+    return int(s.get("bytes_reserved", s.get("bytes_in_use", 0)))
+
+
+max_memory_reserved = max_memory_allocated
+
+
+def reset_peak_memory_stats(device=None):
+    pass
+
+
+def reset_max_memory_allocated(device=None):
+    pass
+
+
+def empty_cache():
+    pass
+
+
+def mem_get_info(device=None):
+    s = _stats(device)
+    total = int(s.get("bytes_limit", 0))
+    return total - int(s.get("bytes_in_use", 0)), total
+
+
+def memory_summary(device=None, abbreviated=False):
+    s = _stats(device)
+    lines = ["|" + "=" * 60 + "|", "|  jtorch CUDA memory summary (from the JAX device's memory_stats)".ljust(61) + "|",
+             "|" + "=" * 60 + "|"]
+    for k in sorted(s):
+        lines.append(f"| {k:<40} {s[k]:>17} |")
+    lines.append("|" + "=" * 60 + "|")
+    return "\n".join(lines)
+
+
+def memory_stats(device=None):
+    return dict(_stats(device))
+
+
+def manual_seed(seed):
+    pass
+
+
+def manual_seed_all(seed):
+    pass
+
+
+def _seed_all(seed):
+    pass
+
+
+def seed():
+    pass
+
+
+def seed_all():
+    pass
+
+
+def get_rng_state(device="cuda"):
+    from .._random import get_rng_state as g
+    return g()
+
+
+def get_rng_state_all():
+    return [get_rng_state() for _ in range(max(device_count(), 1))]
+
+
+def set_rng_state(state, device="cuda"):
+    from .._random import set_rng_state as s
+    s(state)
+
+
+def set_rng_state_all(states):
+    if states:
+        set_rng_state(states[0])
+
+
+class device:
+    """Context manager selecting the current CUDA device."""
+
+    def __init__(self, device):
+        self.idx = device if isinstance(device, int) else (_device(device).index or 0) if device is not None else -1
+
+    def __enter__(self):
+        self.prev = _current[0]
+        if self.idx >= 0:
+            _current[0] = self.idx
+
+    def __exit__(self, *exc):
+        _current[0] = self.prev
+
+
+class Stream:
+    def __init__(self, device=None, priority=0, **kwargs):
+        self.device = device
+
+    def synchronize(self):
+        synchronize()
+
+    def wait_stream(self, other):
+        pass
+
+    def wait_event(self, event):
+        pass
+
+    def record_event(self, event=None):
+        return event or Event()
+
+    def query(self):
+        return True
+
+
+class Event:
+    def __init__(self, enable_timing=False, blocking=False, interprocess=False):
+        self.t = None
+
+    def record(self, stream=None):
+        import time
+        synchronize()
+        self.t = time.perf_counter()
+
+    def synchronize(self):
+        synchronize()
+
+    def elapsed_time(self, end):
+        return (end.t - self.t) * 1000.0
+
+    def query(self):
+        return True
+
+    def wait(self, stream=None):
+        pass
+
+
+def current_stream(device=None):
+    return Stream(device)
+
+
+def default_stream(device=None):
+    return Stream(device)
+
+
+class stream:
+    def __init__(self, s):
+        self.s = s
+
+    def __enter__(self):
+        return self.s
+
+    def __exit__(self, *exc):
+        pass
+
+
+def is_initialized():
+    return is_available()
+
+
+def init():
+    pass
