@@ -10,6 +10,7 @@ from ..autograd.grad_mode import STATE
 from ..autograd import graph
 from .kernel import get_kernel, _KERNELS
 from .registry import freeze
+from . import autocast_state
 
 _from_np = D._BY_NP
 _scalar_types = (bool, int, float, complex)
@@ -65,6 +66,8 @@ def call(opdef, args, kwargs):
 
 
 def run(opdef, static, struct, leaves, opmask):
+    if autocast_state.ACTIVE[0] is not None and opdef.autocast is not None:
+        leaves = autocast_state.ACTIVE[0].cast_leaves(opdef, leaves, opmask)
     cdtype = None
     promote = opdef.promote
     if promote is not None:

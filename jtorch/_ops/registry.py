@@ -37,7 +37,7 @@ _RETURN_TYPES = {}
 
 class OpDef:
     def __init__(self, impl, name, promote, static, lists, operands, method, inplace, out, view,
-                 differentiable, linear, returns, public, doc_note, check):
+                 differentiable, linear, returns, public, doc_note, check, autocast=None):
         self.impl = impl
         self.name = name
         self.promote = promote
@@ -57,10 +57,14 @@ class OpDef:
         self.view = view
         self.differentiable = differentiable
         self.linear = linear
-        self.returns = _return_type(name, returns) if returns else None
+        self.returns = _return_type(name.lstrip("_").removesuffix("_dim").removesuffix("_all"), returns) \
+            if returns else None
         self.public = public
         self.doc_note = doc_note
         self.check = check
+        # torch's autocast category: "lower" (run in the autocast dtype), "fp32" (run in float32),
+        # "promote" (run in the widest operand dtype) or None (untouched). Set by jtorch/amp.
+        self.autocast = autocast
         self._fn_cache = {}
         self._pack_at = None  # set by varargs(): f(a, b, c) packs into a list parameter
 
