@@ -66,8 +66,10 @@ def call(opdef, args, kwargs):
 
 
 def run(opdef, static, struct, leaves, opmask):
-    if autocast_state.ACTIVE[0] is not None and opdef.autocast is not None:
-        leaves = autocast_state.ACTIVE[0].cast_leaves(opdef, leaves, opmask)
+    acast = None
+    if autocast_state.ACTIVE[0] is not None:
+        # autocast: the dtype float leaves are cast to inside the kernel (None: op not on the lists)
+        acast = autocast_state.ACTIVE[0].cast_dtype(opdef, leaves)
     cdtype = None
     promote = opdef.promote
     if promote is not None:
@@ -76,6 +78,8 @@ def run(opdef, static, struct, leaves, opmask):
         cdtype = result_type(leaves, opmask)
         if promote == "float" and cdtype is not None and cdtype._cat < 2:
             cdtype = D._default[0]
+        if acast is not None and cdtype is not None and cdtype._cat == 2 and cdtype is not D.float64:
+            cdtype = acast
     arrays = []
     need_grad = False
     for v in leaves:
@@ -87,10 +91,10 @@ def run(opdef, static, struct, leaves, opmask):
             arrays.append(jnp.asarray(v))
         else:
             arrays.append(v)
-    key = (opdef, static, struct, cdtype)
+    key = (opdef, static, struct, cdtype, acast)
     kern = _KERNELS.get(key)
     if kern is None:
-        kern = get_kernel(key, lambda: opdef.kernel_fn(static, struct, cdtype, None), opdef.name)
+        kern = get_kernel(key, lambda: opdef.kernel_fn(static, struct, cdtype, acast), opdef.name)
     try:
         res = kern.jfwd(*arrays)
     except (TypeError, ValueError) as e:

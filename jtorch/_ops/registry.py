@@ -95,9 +95,19 @@ class OpDef:
         return b
 
     # -- the pure function a kernel runs -----------------------------------------------------
-    def kernel_fn(self, static, struct, cdtype, leaf_dtypes):
-        """A pure function of the flat dynamic leaves, with static args and casts baked in."""
+    def kernel_fn(self, static, struct, cdtype, acast=None):
+        """A pure function of the flat dynamic leaves, with static args and casts baked in.
+        `acast` (autocast): float16/bfloat16/float32 leaves are cast to it first."""
         impl, dyn, snames = self.impl, self.dynamic, self.static
+        if acast is not None:
+            inner = self.kernel_fn(static, struct, cdtype, None)
+            ac = acast.np
+            low = (jnp.float16, jnp.bfloat16, jnp.float32)
+
+            def cast_first(*leaves):
+                return inner(*[v.astype(ac) if hasattr(v, "dtype") and v.dtype in low and v.dtype != ac else v
+                               for v in leaves])
+            return cast_first
         cast_np = None if cdtype is None else cdtype.np
         operand_mask = self.operand_mask
 

@@ -246,3 +246,10 @@ def is_initialized():
 
 def init():
     pass
+
+
+def __getattr__(name):
+    if name == "amp":
+        import importlib
+        return importlib.import_module(".amp", __name__)
+    raise AttributeError(f"module 'jtorch.cuda' has no attribute '{name}'")
