@@ -35,6 +35,9 @@ import builtins as _builtins  # noqa: E402
 __version__ = "2.13.0+jtorch.0.1"
 
 
+from ._alias import install_as_torch  # noqa: E402
+
+
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 
