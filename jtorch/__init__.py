@@ -132,7 +132,13 @@ def set_default_tensor_type(t):
 
 def _lazy(name):
     import importlib
-    return importlib.import_module("." + name, __name__)
+    try:
+        return importlib.import_module("." + name, __name__)
+    except ModuleNotFoundError as e:
+        if e.name == __name__ + "." + name:
+            raise AttributeError(f"module 'jtorch' has no attribute '{name}' (torch.{name} is not implemented "
+                                 "in jtorch yet)") from None
+        raise
 
 
 _LAZY = {"nn", "optim", "utils", "amp", "func", "distributions", "linalg", "fft", "special", "backends", "jit",
