@@ -158,3 +158,13 @@ def draw(kind, shape, dtype, generator=None, *params):
     new_key, out = k.jfwd(g._state._value, *params)
     g._state._set_value(new_key)
     return out
+
+
+def next_key(generator=None):
+    """A fresh subkey (as a jtorch uint32 Tensor) for samplers declared as registry ops."""
+    from ._tensor import wrap
+    g = generator if generator is not None else default_generator
+    k = get_kernel(("rng", "split"), lambda: (lambda key: tuple(jax.random.split(key))), "split")
+    new_key, sub = k.jfwd(g._state._value)
+    g._state._set_value(new_key)
+    return wrap(sub)

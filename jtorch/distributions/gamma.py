@@ -1,0 +1,53 @@
+from . import constraints
+from .distribution import Distribution
+from .utils import broadcast_all
+
+
+class Gamma(Distribution):
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, concentration, rate, validate_args=None):
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        super().__init__(self.concentration.shape, validate_args=validate_args)
+
+    @property
+    def mean(self):
+        return self.concentration / self.rate
+
+    @property
+    def mode(self):
+        return ((self.concentration - 1) / self.rate).clamp(min=0)
+
+    @property
+    def variance(self):
+        return self.concentration / self.rate.pow(2)
+
+    def rsample(self, sample_shape=()):
+        from .._ops.registry import OPS
+        from ._common import key
+        shape = tuple(self._extended_shape(sample_shape))
+        return OPS["_sample_gamma"](key(), self.concentration, shape) / self.rate.expand(shape)
+
+    def log_prob(self, value):
+        from .. import special
+        c, r = self.concentration, self.rate
+        return special.xlogy(c, r) + special.xlogy(c - 1, value) - r * value - c.lgamma()
+
+    def cdf(self, value):
+        from .. import special
+        return special.gammainc(self.concentration, self.rate * value)
+
+    def entropy(self):
+        c = self.concentration
+        return c - self.rate.log() + c.lgamma() + (1.0 - c) * c.digamma()
+
+
+class Chi2(Gamma):
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df, validate_args=None):
+        (df,) = broadcast_all(df)
+        self.df = df
+        super().__init__(0.5 * df, df * 0 + 0.5, validate_args=validate_args)
