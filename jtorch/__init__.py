@@ -21,6 +21,7 @@ from ._tensor_str import set_printoptions, get_printoptions
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled)
 from . import autograd
+from .autograd.anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from . import cuda
 
 half, float, double, long, int, short, cfloat, cdouble, chalf = (float16, float32, float64, int64, int32, int16,
@@ -143,7 +144,7 @@ def _lazy(name):
 
 _LAZY = {"nn", "optim", "utils", "amp", "func", "distributions", "linalg", "fft", "special", "backends", "jit",
          "compiler", "distributed", "testing", "profiler", "onnx", "hub", "multiprocessing", "library", "export",
-         "overrides", "types", "serialization", "random", "cpu", "mps", "xla", "sparse", "masked", "quantization",
+         "overrides", "types", "_dynamo", "serialization", "random", "cpu", "mps", "xla", "sparse", "masked", "quantization",
          "ao", "futures", "package", "version"}
 
 

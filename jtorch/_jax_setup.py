@@ -3,6 +3,10 @@
 - 64-bit types: torch has int64/float64, so x64 mode is on; every jtorch op passes explicit
   dtypes, so float32 stays float32.
 - New arrays default to the CPU, as torch's do; `.to('cuda')` moves them.
+- Under a torchrun-style launcher (jtorchrun / torchrun env: WORLD_SIZE > 1, RANK, MASTER_ADDR),
+  JAX's distributed runtime must start before any JAX computation, so it is joined here, at
+  import; `init_process_group` then only records the group. JTORCH_DIST_AUTOINIT=0 disables this.
+Nothing here touches a device: importing jtorch does not initialise an XLA backend.
 """
 import os
 
@@ -10,7 +14,32 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 if os.environ.get("JTORCH_DEFAULT_DEVICE_KEEP") != "1":
+    jax.config.update("jax_default_device", "cpu")
+
+DIST_AUTOINIT = False
+
+
+def _maybe_join_distributed():
+    global DIST_AUTOINIT
+    env = os.environ
+    if env.get("JTORCH_DIST_AUTOINIT", "1") == "0":
+        return
     try:
-        jax.config.update("jax_default_device", jax.devices("cpu")[0])
-    except RuntimeError:
+        world = int(env.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return
+    if world <= 1 or "RANK" not in env or "MASTER_ADDR" not in env:
+        return
+    try:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    except Exception:  # noqa: BLE001
         pass
+    jax.distributed.initialize(coordinator_address=f"{env['MASTER_ADDR']}:{env.get('MASTER_PORT', '29500')}",
+                               num_processes=world, process_id=int(env["RANK"]),
+                               initialization_timeout=int(env.get("JTORCH_DIST_TIMEOUT", "300")),
+                               heartbeat_timeout_seconds=int(env.get("JTORCH_DIST_HEARTBEAT_TIMEOUT", "100")),
+                               shutdown_timeout_seconds=int(env.get("JTORCH_DIST_SHUTDOWN_TIMEOUT", "60")))
+    DIST_AUTOINIT = True
+
+
+_maybe_join_distributed()

@@ -22,13 +22,25 @@ class Generator:
         from ._device import as_device
         self.device = as_device(device)
         self._seed = 67280421310721
-        self._state = wrap(_key_from_seed(self._seed))
+        self._state_t = None  # the key Tensor, made on first use: importing jtorch must not start XLA
+
+    @property
+    def _state(self):
+        if self._state_t is None:
+            from ._tensor import wrap
+            self._state_t = wrap(_key_from_seed(self._seed))
+        return self._state_t
+
+    @_state.setter
+    def _state(self, t):
+        self._state_t = t
 
     def manual_seed(self, seed):
         if not isinstance(seed, int):
             seed = int(seed)
         self._seed = seed
-        self._state._set_value(_key_from_seed(seed))
+        if self._state_t is not None:
+            self._state_t._set_value(_key_from_seed(seed))
         return self
 
     def seed(self):

@@ -68,6 +68,7 @@ class Tensor:
     _retains_grad = False
     _meta_shape = None
     _post_acc_hooks = None
+    _leaf_hooks = None
     __array_priority__ = 1000
 
     def __new__(cls, *args, **kwargs):
@@ -365,10 +366,12 @@ class Tensor:
     def register_hook(self, hook):
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autograd.graph import edge_of, RemovableHandle
-        node, idx = edge_of(self)
-        hooks = node.__dict__.setdefault("_tensor_hooks", {})
-        d = hooks.setdefault(idx, {})
+        from .autograd.graph import RemovableHandle
+        if self.grad_fn is None:  # leaf: hooks live on the tensor (its AccumulateGrad is weakly held)
+            d = self.__dict__.setdefault("_leaf_hooks", {})
+        else:
+            hooks = self.grad_fn.__dict__.setdefault("_tensor_hooks", {})
+            d = hooks.setdefault(self._out_idx, {})
         h = RemovableHandle(d)
         d[h.id] = hook
         return h
@@ -589,7 +592,7 @@ class Tensor:
 
 
 _STATE_KEYS = {"_data", "_base", "_vchain", "_vc", "_synced", "_view_grad", "_requires_grad", "grad_fn",
-               "_out_idx", "_accum", "_grad", "_retains_grad", "_post_acc_hooks"}
+               "_out_idx", "_accum", "_grad", "_retains_grad", "_post_acc_hooks", "_leaf_hooks"}
 
 
 def _new_like_self(self, arr):

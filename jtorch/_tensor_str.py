@@ -185,6 +185,9 @@ def tensor_repr(t):
     from ._tensor import _untraceable
     import jax
     if isinstance(t._value, jax.core.Tracer):
+        from ._compile import _COMPILING
+        if _COMPILING[0]:
+            raise _untraceable("printing a tensor")
         return f"tensor(<traced {list(t.shape)} {t.dtype}>)"
     prefix = "tensor("
     if type(t).__name__ == "Parameter":

@@ -143,6 +143,17 @@ def translate_error(opdef, leaves, e):
     """Turn a JAX error into torch's error type with a message naming the shapes."""
     shapes = [tuple(v.shape) for v in leaves if isinstance(v, Tensor)]
     msg = str(e).split("\n")[0]
+    if "Error interpreting argument" in msg or "is not a valid JAX type" in msg:
+        from .util import TorchTypeError
+        bad = next((type(v).__name__ for v in leaves if v is not None and not isinstance(v, (Tensor, bool, int, float,
+                                                                                             complex))), "object")
+        return TorchTypeError(f"{opdef.name}(): argument of type {bad} is not a Tensor or a number")
+    if "does not accept dtype" in msg or "not inexact" in msg or "Unsupported input type" in msg or \
+            "complex-valued" in msg or "not well defined for complex" in msg:
+        # jax has no kernel for this dtype: torch says NotImplementedError ("sin_cpu" not implemented for 'Bool')
+        from .util import not_implemented
+        dts = [v._value.dtype for v in leaves if isinstance(v, Tensor)]
+        return not_implemented(opdef.name.lstrip("_"), dts[0] if dts else "float32")
     if "broadcast" in msg.lower() or "incompatible shapes" in msg.lower():
         if len(shapes) >= 2:
             a, b = shapes[0], shapes[1]
@@ -163,6 +174,6 @@ def run_kernel_recorded(kern, items):
     need = STATE.enabled and any(isinstance(v, Tensor) and v._requires_grad for v in items)
     multi = isinstance(res, tuple)
     outs = tuple(wrap(r) for r in res) if multi else (wrap(res),)
-    if need:
-        graph.record(kern, arrays, items, outs, False)
+    if need:  # view reads and view scatters: linear, so no saved-version check (torch's CopySlices)
+        graph.record(kern, arrays, items, outs, True)
     return list(outs) if multi else outs[0]

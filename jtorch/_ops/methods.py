@@ -144,6 +144,7 @@ def _install_specials():
     T.dim_order = lambda self: tuple(range(self.ndim))
     T.clamp_min_ = lambda self, min: self._inplace_from(call(OPS["clamp_min"], (self, min), None))
     T.fill_diagonal_ = _fill_diagonal_
+    T.float_power_ = _float_power_
     T.apply_ = lambda self, fn: self._inplace_from(wrap(jnp.asarray(
         __import__("numpy").vectorize(fn)(self.numpy())).astype(self._value.dtype)))
 
@@ -201,3 +202,13 @@ def _fill_diagonal_(self, fill_value, wrap_=False):
     idx = jnp.arange(n)
     arr = self._value.at[(idx,) * self.ndim].set(fill_value)
     return self._assign(wrap(arr))
+
+
+def _float_power_(self, exponent):
+    want = D.complex128 if self.dtype.is_complex or getattr(exponent, "is_complex", lambda: False)() or \
+        isinstance(exponent, complex) else D.float64
+    if self.dtype is not want:
+        from .._tensor import _type_name
+        raise RuntimeError(f"the base given to float_power_ has dtype {_type_name(self.dtype)} but the operation's "
+                           f"result requires dtype {_type_name(want)}")
+    return self._inplace_from(call(OPS["float_power"], (self, exponent), None))

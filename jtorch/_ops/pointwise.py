@@ -4,11 +4,22 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 
 from .registry import op, alias, overload, OPS
-from .util import TorchTypeError
+from .util import TorchTypeError, not_implemented, TorchNotImplementedError
+
+_LOW = (jnp.float16, jnp.bfloat16)
+from .._dtype import bool_ as _BOOL  # noqa: E402
 
 
 def _unary_float(name, f, inplace=True, linear=False):
-    op(name, promote="float", inplace=inplace, linear=linear)(_named(name, lambda input: f(input)))
+    def impl(input):
+        if input.dtype in _LOW:   # torch's CPU kernels compute half/bfloat16 in float32
+            return f(input.astype(jnp.float32)).astype(input.dtype)
+        return f(input)
+    op(name, promote="float", inplace=inplace, linear=linear)(_named(name, impl))
+
+
+def _digamma(x):
+    return jnp.where(x == 0, -jnp.inf, jss.digamma(x))
 
 
 def _named(name, f):
@@ -23,7 +34,7 @@ for _n, _f in {
     "atanh": jnp.arctanh, "exp": jnp.exp, "exp2": jnp.exp2, "expm1": jnp.expm1, "log": jnp.log,
     "log2": jnp.log2, "log10": jnp.log10, "log1p": jnp.log1p, "sqrt": jnp.sqrt, "rsqrt": jax.lax.rsqrt,
     "sigmoid": jax.nn.sigmoid, "erf": jss.erf, "erfc": jss.erfc, "erfinv": jss.erfinv, "lgamma": jss.gammaln,
-    "digamma": jss.digamma, "i0": jnp.i0, "sinc": jnp.sinc, "deg2rad": jnp.deg2rad, "rad2deg": jnp.rad2deg,
+    "digamma": _digamma, "i0": jnp.i0, "sinc": jnp.sinc, "deg2rad": jnp.deg2rad, "rad2deg": jnp.rad2deg,
     "reciprocal": lambda x: 1 / x, "logit": None,
 }.items():
     if _f is not None:
@@ -44,7 +55,7 @@ def logit(input, eps=None):
 @op(promote="same", inplace=True, linear=True)
 def neg(input):
     if input.dtype == jnp.bool_:
-        raise TorchTypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
                              "invert a mask, use the `~` or `logical_not()` operator instead.")
     return -input
 
@@ -62,12 +73,30 @@ alias("absolute", "abs")
 
 @op(promote="same", inplace=True)
 def sign(input):
-    return jnp.sign(input)
+    if jnp.iscomplexobj(input):
+        raise TorchNotImplementedError("Unlike NumPy, torch.sign is not intended to support complex numbers. Please "
+                                       "use torch.sgn instead.")
+    return _sign(input)
 
 
-@op(promote="float", inplace=True)
+def _sign(x):
+    if x.dtype == jnp.bool_:
+        return x
+    if jnp.issubdtype(x.dtype, jnp.floating):   # torch: sign(-0.) = 0., sign(nan) = 0.
+        return ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype))
+    return jnp.sign(x)
+
+
+@op(promote="same", inplace=True)
 def sgn(input):
-    return jnp.sign(input)
+    return _sign(input)
+
+
+@op(promote="same")
+def positive(input):
+    if input.dtype == jnp.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
 
 
 @op(promote="same", inplace=True)
@@ -93,8 +122,8 @@ def round(input, *, decimals=0):
 
 @op(promote="same", inplace=True)
 def bitwise_not(input):
-    if jnp.issubdtype(input.dtype, jnp.floating):
-        raise TorchTypeError("bitwise_not is not implemented for floating point tensors")
+    if jnp.issubdtype(input.dtype, jnp.inexact):
+        raise not_implemented("bitwise_not", input.dtype)
     return ~input
 
 
@@ -138,12 +167,14 @@ def signbit(input):
     return jnp.signbit(input)
 
 
-@op(promote="same", inplace=True, static=())
+@op(promote="same", inplace=True, operands=("input",))
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    if not jnp.issubdtype(input.dtype, jnp.inexact):
+        return input
     return jnp.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
 
 
-@op(promote="same")
+@op(promote="same", inplace=True)
 def conj_physical(input):
     return jnp.conj(input)
 
@@ -165,27 +196,34 @@ def resolve_neg(input):
 
 @op(promote="float", method=True)
 def angle(input):
-    return jnp.angle(input)
+    r = jnp.angle(input)
+    return r.astype(jnp.real(input).dtype)
 
 
 # --- binary arithmetic -----------------------------------------------------------------------------
-@op(promote="same", inplace=True, linear=True)
+@op(promote="same", inplace=True, linear=True, operands=("input", "other"))
 def add(input, other, *, alpha=1):
+    if input.dtype == jnp.bool_:
+        return jnp.logical_or(input, other)
     return input + alpha * other
 
 
-@op(promote="same", inplace=True, linear=True)
+def _no_bool_sub(b):
+    for v in (b["input"], b["other"]):
+        if v is True or v is False or getattr(v, "dtype", None) is _BOOL:
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                               "to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+@op(promote="same", inplace=True, linear=True, check=_no_bool_sub, operands=("input", "other"))
 def sub(input, other, *, alpha=1):
-    if input.dtype == jnp.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-                           "`logical_xor()` operator instead.")
     return input - alpha * other
 
 
 alias("subtract", "sub")
 
 
-@op(promote="same", linear=False)
+@op(promote="same", linear=False, check=_no_bool_sub, operands=("input", "other"))
 def rsub(input, other, *, alpha=1):
     return other - alpha * input
 
@@ -242,7 +280,7 @@ def pow(input, exponent):
     return jnp.power(input, exponent)
 
 
-@op(promote="float", inplace=True)
+@op(promote="float")
 def float_power(input, exponent):
     return jnp.power(input.astype(jnp.complex128 if jnp.iscomplexobj(input) else jnp.float64),
                      jnp.asarray(exponent).astype(jnp.complex128 if jnp.iscomplexobj(input) else jnp.float64))
@@ -335,7 +373,7 @@ for _n, _f in {"logical_and": jnp.logical_and, "logical_or": jnp.logical_or, "lo
 def _bitwise(name, f):
     def impl(input, other):
         if jnp.issubdtype(input.dtype, jnp.inexact):
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{'Float' if input.dtype == jnp.float32 else input.dtype}'")
+            raise not_implemented(name, input.dtype)
         return f(input, other)
     op(name, promote="same", inplace=True, differentiable=False)(_named(name, impl))
 
@@ -383,12 +421,12 @@ def lerp(input, end, weight):
     return input + weight * (end - input)
 
 
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, operands=("input", "tensor1", "tensor2"))
 def addcmul(input, tensor1, tensor2, *, value=1):
     return input + value * tensor1 * tensor2
 
 
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, operands=("input", "tensor1", "tensor2"))
 def addcdiv(input, tensor1, tensor2, *, value=1):
     if jnp.issubdtype(tensor1.dtype, jnp.integer) and jnp.issubdtype(tensor2.dtype, jnp.integer):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
@@ -396,7 +434,13 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     return input + value * tensor1 / tensor2
 
 
-@op(promote="same", inplace=True, static=("dtype",), differentiable=False)
+def _same_dtypes(b):
+    a, v = b["input"], b["values"]
+    if getattr(a, "dtype", None) is not getattr(v, "dtype", None):
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+
+
+@op(promote="same", inplace=True, differentiable=False, check=_same_dtypes)
 def heaviside(input, values):
     return jnp.where(input == 0, values, (input > 0).astype(input.dtype))
 

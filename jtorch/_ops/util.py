@@ -44,3 +44,20 @@ def size_arg(size):
         except Exception:
             raise TorchTypeError(f"size must be a tuple of ints, but got element of type {type(s).__name__}") from None
     return tuple(out)
+
+
+class TorchNotImplementedError(NotImplementedError):
+    _jtorch = True
+
+
+def type_name(np_dtype):
+    """torch's C++ scalar-type name of a numpy/jax dtype ('Float', 'Long', 'ComplexFloat', ...)."""
+    import numpy as np
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(np.dtype(np_dtype).name, str(np_dtype))
+
+
+def not_implemented(opname, np_dtype):
+    """torch's error for a dtype its CPU kernel lacks: `"sin_cpu" not implemented for 'Bool'`."""
+    return TorchNotImplementedError(f"\"{opname}_cpu\" not implemented for '{type_name(np_dtype)}'")

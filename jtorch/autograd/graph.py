@@ -4,9 +4,16 @@ An OpNode keeps its kernel and the input arrays (jax arrays are immutable, so wh
 reads is exactly what forward saw). Its backward is the kernel's cached, jitted vjp. Versions of
 the saved inputs are checked as torch does, so a tensor modified in place after being used
 raises torch's error instead of differentiating against the wrong story.
+
+Ownership (no reference cycles, so a graph dies by refcount as soon as its last output does):
+outputs -> grad_fn -> edges -> input nodes -> ... -> AccumulateGrad -> leaf tensor. A leaf
+points back at its AccumulateGrad only through a weak reference (`t._accum`), as torch does;
+hooks on a leaf live on the leaf itself (`t._leaf_hooks`), hooks on a non-leaf on its node.
 """
 import itertools
 import weakref
+
+from . import anomaly
 
 _seq = itertools.count()
 
@@ -15,14 +22,23 @@ class Node:
     """Base of graph nodes; the public face is torch's `grad_fn` (name(), next_functions, hooks)."""
     _freed = False
     edges = ()
+    n_out = 1
+    seq = -1
     _metadata = None
+    _pre_hooks = None
+    _post_hooks = None
+    _tensor_hooks = None
+    _retain = None
 
     def name(self):
         return type(self).__name__
 
     @property
     def next_functions(self):
-        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.edges)
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self._all_edges())
+
+    def _all_edges(self):
+        return self.edges
 
     @property
     def metadata(self):
@@ -42,20 +58,23 @@ class Node:
         return f"<{self.name()} object at {hex(id(self))}>"
 
     def __call__(self, *grads):
-        return self.apply_grads(list(grads), create_graph=False)
+        from .._tensor import Tensor, wrap
+        res = self.apply_grads([g._value if isinstance(g, Tensor) else g for g in grads], create_graph=False)
+        return tuple(wrap(r) if r is not None and not isinstance(r, Tensor) else r for r in res)
+
+    def release(self):
+        pass
 
 
 class RemovableHandle:
     _ids = itertools.count()
 
     def __init__(self, store):
-        self._store = weakref.ref(store) if not isinstance(store, dict) else (lambda s=store: s)
+        self._store = store
         self.id = next(self._ids)
 
     def remove(self):
-        s = self._store()
-        if s is not None:
-            s.pop(self.id, None)
+        self._store.pop(self.id, None)
 
     def __enter__(self):
         return self
@@ -76,36 +95,46 @@ def _add_hook(obj, attr, fn):
 
 def edge_of(t):
     """The (node, output index) a gradient for tensor t flows into."""
-    if t.grad_fn is not None:
-        return (t.grad_fn, t._out_idx)
-    acc = t._accum
-    if acc is None or acc.variable is not t:
-        acc = t._accum = AccumulateGrad(t)
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._out_idx)
+    r = t._accum
+    acc = r() if r is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._accum = weakref.ref(acc)
     return (acc, 0)
 
 
 class AccumulateGrad(Node):
     def __init__(self, variable):
         self.variable = variable
-        self.seq = -1
 
     def name(self):
         return "torch::autograd::AccumulateGrad"
 
 
 class OpNode(Node):
-    def __init__(self, kernel, arrays, mask, edges, saved, n_out):
+    linear = False
+
+    def __init__(self, kernel, arrays, mask, edges, saved, n_out, linear=False):
         self.kernel = kernel
         self.arrays = arrays
         self.mask = mask
         self.edges = edges
-        self.saved = saved  # [(version counter, version)] of non-linear inputs
+        self.saved = saved  # [(version counter, version at record time, input index)] of non-linear inputs
         self.n_out = n_out
         self.seq = next(_seq)
+        if linear:
+            self.linear = True
 
     def name(self):
         n = self.kernel.name
-        return n if n.endswith("Backward") else _camel(n) + "Backward0"
+        if n.endswith("Backward"):
+            return n
+        if n == "_index_view":
+            return _index_view_name(self.kernel.key[1][0])
+        return _NAMES.get(n) or (_camel(n) + "Backward0")
 
     def check_saved(self):
         if self.arrays is None:
@@ -114,51 +143,104 @@ class OpNode(Node):
                 "they have already been freed). Saved intermediate values of the graph are freed when you call "
                 ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
                 "graph a second time or if you need to access saved tensors after calling backward.")
-        for vc, ver, shape, dt in self.saved:
+        for vc, ver, i in self.saved:
             if vc[0] != ver:
+                from .. import _dtype as D
+                a = self.arrays[i]
+                dt = D._BY_NP.get(a.dtype) or D.from_np(a.dtype)
+                tname = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                         "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dt.name, dt.name)
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{dt} {list(shape)}], which is output 0 of {self.name()}, is at version "
+                    f"operation: [torch.{tname}Tensor [{', '.join(map(str, a.shape))}]] is at version "
                     f"{vc[0]}; expected version {ver} instead. Hint: enable anomaly detection to find the "
                     "operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
 
     def apply_grads(self, cts, create_graph):
-        """cts: one cotangent (array, Tensor or None) per output. Returns one grad per edge."""
-        self.check_saved()
+        """cts: one cotangent per output (jax arrays, or Tensors when create_graph; None where no
+        gradient flowed). Returns one grad per edge."""
+        arrays = self.arrays
+        if arrays is None or self.saved:
+            self.check_saved()
         bk = self.kernel.backward_kernel(self.mask)
         if create_graph:
-            from .._ops.dispatch import run_kernel_recorded
-            from .._tensor import Tensor, wrap
-            prim = []
-            for a, m, e in zip(self.arrays, self.mask, self._all_edges()):
-                if m and e is not None:
-                    t = wrap(a)
-                    t._requires_grad = True
-                    t.grad_fn, t._out_idx = _as_fn(e)
-                    prim.append(t)
-                else:
-                    prim.append(a)
-            return run_kernel_recorded(bk, prim + list(cts))
-        cts = [c._value if hasattr(c, "_value") else c for c in cts]
-        return list(bk.jfwd(*self.arrays, *cts))
+            return _apply_recorded(self, bk, arrays, cts)
+        return bk.jfwd(*arrays, *cts)
 
     def _all_edges(self):
         it = iter(self.edges)
         return [next(it) if m else None for m in self.mask]
 
     def release(self):
-        self.arrays = None
+        # torch frees saved tensors; linear ops save none, so their nodes can run again
+        if not self.linear:
+            self.arrays = None
 
 
-def _as_fn(edge):
-    node, idx = edge
-    if isinstance(node, AccumulateGrad):
-        return None, 0
-    return node, idx
+def _apply_recorded(node, bk, arrays, cts):
+    """create_graph=True: run the backward kernel as a recorded op whose inputs are the forward
+    inputs (edges: the forward node's edges) and the cotangents, so it can be differentiated."""
+    from .._tensor import Tensor, wrap
+    from .grad_mode import STATE
+    ct_arrays = []
+    ct_mask = []
+    ct_edges = []
+    for c in cts:
+        if isinstance(c, Tensor):
+            ct_arrays.append(c._value)
+            if c._requires_grad:
+                ct_mask.append(True)
+                ct_edges.append(edge_of(c))
+                continue
+        else:
+            ct_arrays.append(c)
+        ct_mask.append(False)
+    args = list(arrays) + ct_arrays
+    res = bk.jfwd(*args)
+    outs = [wrap(r) for r in res]
+    if STATE.enabled:
+        new = OpNode(bk, args, tuple(node.mask) + tuple(ct_mask), list(node.edges) + ct_edges, (), len(outs))
+        for i, o in enumerate(outs):
+            o._requires_grad = True
+            o.grad_fn = new
+            o._out_idx = i
+    return outs
+
+
+def _index_view_name(spec):
+    # torch applies basic indexing item by item; the last non-trivial step names the node
+    for s in reversed(spec):
+        if s is None:
+            return "UnsqueezeBackward0"
+        if isinstance(s, int):
+            return "SelectBackward0"
+        if isinstance(s, tuple) and s[0] == "s" and s[1:] != (None, None, None):
+            return "SliceBackward0"
+    return "AliasBackward0"
 
 
 def _camel(name):
     return "".join(p[:1].upper() + p[1:] for p in name.strip("_").split("_"))
+
+
+# torch's grad_fn names where the registry's op name differs from torch's autograd node.
+_NAMES = {
+    "matmul": "MmBackward0", "linear": "AddmmBackward0", "reshape": "ViewBackward0", "view": "ViewBackward0",
+    "flatten": "ViewBackward0", "_index_adv": "IndexBackward0",
+    "_index_put": "IndexPutBackward0", "_to_dtype": "ToCopyBackward0", "t": "TBackward0",
+    "transpose": "TransposeBackward0", "rsub": "RsubBackward1", "pow": "PowBackward0",
+    "_max_all": "MaxBackward1", "_min_all": "MinBackward1", "_max_dim": "MaxBackward0", "_min_dim": "MinBackward0",
+    "square": "PowBackward0", "select": "SelectBackward0", "split": "SplitBackward0",
+    "chunk": "SplitBackward0", "_mask_fill_where": "MaskedFillBackward0", "_fill": "FillBackward0",
+    "_copy_from": "CopyBackwards", "CopySlices": "CopySlices", "_softmin": "SoftmaxBackward0",
+    "softmax": "SoftmaxBackward0", "log_softmax": "LogSoftmaxBackward0", "cross_entropy": "NllLossBackward0",
+    "layer_norm": "NativeLayerNormBackward0", "_batch_norm": "NativeBatchNormBackward0",
+    "abs": "AbsBackward0", "gelu": "GeluBackward0", "silu": "SiluBackward0", "relu": "ReluBackward0",
+    "sigmoid": "SigmoidBackward0", "tanh": "TanhBackward0", "mse_loss": "MseLossBackward0",
+    "embedding": "EmbeddingBackward0", "_dropout_apply": "MulBackward0", "unbind": "UnbindBackward0",
+    "expand": "ExpandBackward0", "broadcast_to": "ExpandBackward0", "permute": "PermuteBackward0",
+    "squeeze": "SqueezeBackward1", "unsqueeze": "UnsqueezeBackward0", "clone": "CloneBackward0",
+}
 
 
 def record(kernel, arrays, leaves, outs, linear, inplace_self=None):
@@ -167,23 +249,23 @@ def record(kernel, arrays, leaves, outs, linear, inplace_self=None):
     mask = []
     edges = []
     saved = []
-    for v in leaves:
+    for i, v in enumerate(leaves):
         if isinstance(v, Tensor) and v._requires_grad:
             mask.append(True)
-            edges.append(edge_of(v))
+            fn = v.grad_fn
+            edges.append((fn, v._out_idx) if fn is not None else edge_of(v))
             if not linear and v is not inplace_self:
                 vc = v._vc
                 if vc is None:
                     vc = v._vc = [0]
-                saved.append((vc, vc[0], v.shape, v.dtype))
+                saved.append((vc, vc[0], i))
         else:
             mask.append(False)
-    node = OpNode(kernel, arrays, tuple(mask), edges, saved, len(outs))
-    from . import anomaly
+    node = OpNode(kernel, arrays, tuple(mask), edges, saved, len(outs), linear)
     if anomaly.ENABLED[0]:
         anomaly.stamp(node)
     for i, o in enumerate(outs):
-        if o._value.dtype.kind in "fcV":  # float, complex (bfloat16 is kind 'V')
+        if o._data.dtype.kind in "fcV":  # float, complex (bfloat16 is kind 'V')
             o._requires_grad = True
             o.grad_fn = node
             o._out_idx = i

@@ -1,0 +1,198 @@
+"""jtorch.optim.lr_scheduler against torch's: 300 steps of the same lr (and momentum) sequence."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+from oracle import same_error
+
+STEPS = 300
+
+
+def _opt(M, name="SGD", groups=2, **kw):
+    ps = [M.zeros(2, requires_grad=True) for _ in range(groups)]
+    opt_cls = getattr(M.optim, name)
+    base = dict(lr=0.1, momentum=0.9) if name == "SGD" else dict(lr=0.1)
+    base.update(kw)
+    return opt_cls([{"params": [p], "lr": 0.1 * (i + 1)} for i, p in enumerate(ps)], **base)
+
+
+def _mk(M, spec):
+    kind, kw = spec
+    S = M.optim.lr_scheduler
+    if kind == "Sequential":
+        o = _opt(M)
+        s1 = S.LinearLR(o, start_factor=0.1, total_iters=20)
+        s2 = S.CosineAnnealingLR(o, T_max=50, eta_min=1e-3)
+        s3 = S.StepLR(o, step_size=30, gamma=0.5)
+        return o, S.SequentialLR(o, [s1, s2, s3], milestones=[20, 120])
+    if kind == "Chained":
+        o = _opt(M)
+        return o, S.ChainedScheduler([S.ConstantLR(o, factor=0.5, total_iters=10), S.ExponentialLR(o, gamma=0.99),
+                                      S.MultiStepLR(o, milestones=[50, 100, 100], gamma=0.3)])
+    if kind == "OneCycleLR":
+        o = _opt(M, kw.pop("opt", "SGD"))
+        return o, S.OneCycleLR(o, **kw)
+    if kind == "CyclicLR":
+        o = _opt(M, kw.pop("opt", "SGD"))
+        return o, S.CyclicLR(o, **kw)
+    o = _opt(M)
+    kw = dict(kw)
+    if kind in ("LambdaLR", "MultiplicativeLR"):
+        kw["lr_lambda"] = kw["lr_lambda"]
+    return o, getattr(S, kind)(o, **kw)
+
+
+SPECS = [
+    ("LambdaLR", dict(lr_lambda=lambda e: 0.97 ** e)),
+    ("LambdaLR", dict(lr_lambda=[lambda e: 1 / (e + 1), lambda e: e // 30])),
+    ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.99)),
+    ("StepLR", dict(step_size=30, gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[30, 80, 80, 200], gamma=0.5)),
+    ("ConstantLR", dict(factor=0.25, total_iters=40)),
+    ("LinearLR", dict(start_factor=0.05, end_factor=0.8, total_iters=100)),
+    ("ExponentialLR", dict(gamma=0.98)),
+    ("PolynomialLR", dict(total_iters=150, power=2.0)),
+    ("CosineAnnealingLR", dict(T_max=40, eta_min=1e-4)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=10, T_mult=2, eta_min=1e-3)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=25)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=20, mode="triangular2")),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02], max_lr=0.2, step_size_up=15, step_size_down=35, mode="exp_range",
+                      gamma=0.99)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=10, opt="Adam", scale_fn=lambda x: 0.5 ** x)),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=STEPS)),
+    ("OneCycleLR", dict(max_lr=[0.5, 1.0], epochs=10, steps_per_epoch=30, anneal_strategy="linear",
+                        three_phase=True, opt="AdamW")),
+    ("Sequential", {}),
+    ("Chained", {}),
+]
+
+
+def _snapshot(o):
+    out = []
+    for g in o.param_groups:
+        out.append(g["lr"])
+        if "momentum" in g:
+            out.append(g["momentum"])
+        if "betas" in g:
+            out.append(g["betas"][0])
+    return out
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[f"{s[0]}-{i}" for i, s in enumerate(SPECS)])
+def test_lr_sequence(spec):
+    (to, ts), (jo, js) = _mk(torch, (spec[0], dict(spec[1]))), _mk(jtorch, (spec[0], dict(spec[1])))
+    assert ts.get_last_lr() == pytest.approx(js.get_last_lr(), rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(STEPS if spec[0] != "OneCycleLR" else ts.total_steps - 1):
+            to.step()
+            jo.step()
+            ts.step()
+            js.step()
+            np.testing.assert_allclose(js.get_last_lr(), ts.get_last_lr(), rtol=1e-12, atol=0, err_msg=f"step {i}")
+            np.testing.assert_allclose(_snapshot(jo), _snapshot(to), rtol=1e-12, atol=0, err_msg=f"step {i}")
+    tsd, jsd = ts.state_dict(), js.state_dict()
+    assert set(tsd) == set(jsd)
+
+
+def test_reduce_lr_on_plateau():
+    rng = np.random.default_rng(0)
+    metrics = np.concatenate([np.linspace(1, 0.5, 50), 0.5 + 0.01 * rng.standard_normal(250)])
+    for kw in [dict(), dict(mode="max", factor=0.5, patience=3, threshold_mode="abs", cooldown=2, min_lr=[1e-3, 0.01]),
+               dict(patience=0, threshold=0.1, eps=1e-3)]:
+        to, jo = _opt(torch), _opt(jtorch)
+        ts = torch.optim.lr_scheduler.ReduceLROnPlateau(to, **kw)
+        js = jtorch.optim.lr_scheduler.ReduceLROnPlateau(jo, **kw)
+        for m in metrics:
+            ts.step(torch.tensor(float(m)))
+            js.step(jtorch.tensor(float(m)))
+            assert js.get_last_lr() == ts.get_last_lr()
+            assert (js.best, js.num_bad_epochs, js.cooldown_counter) == (ts.best, ts.num_bad_epochs, ts.cooldown_counter)
+
+
+def test_closed_form_epoch_argument():
+    for kind, kw in [("StepLR", dict(step_size=3, gamma=0.5)), ("ExponentialLR", dict(gamma=0.9)),
+                     ("CosineAnnealingLR", dict(T_max=10)), ("MultiStepLR", dict(milestones=[2, 5])),
+                     ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2)), ("PolynomialLR", dict(total_iters=8)),
+                     ("LinearLR", dict(total_iters=6)), ("ConstantLR", dict(total_iters=4))]:
+        (to, ts), (jo, js) = _mk(torch, (kind, dict(kw))), _mk(jtorch, (kind, dict(kw)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for e in [1, 4, 2, 9, 7, 15]:
+                ts.step(e)
+                js.step(e)
+                np.testing.assert_allclose(js.get_last_lr(), ts.get_last_lr(), rtol=1e-12)
+
+
+def test_state_dict_resume_and_warnings():
+    to, jo = _opt(torch), _opt(jtorch)
+    ts = torch.optim.lr_scheduler.StepLR(to, step_size=3)
+    js = jtorch.optim.lr_scheduler.StepLR(jo, step_size=3)
+    with warnings.catch_warnings(record=True) as wt:
+        warnings.simplefilter("always")
+        ts.step()
+    with warnings.catch_warnings(record=True) as wj:
+        warnings.simplefilter("always")
+        js.step()
+    assert [str(w.message)[:40] for w in wj] == [str(w.message)[:40] for w in wt]
+    assert "before `optimizer.step()`" in str(wj[0].message)
+    for _ in range(5):
+        to.step(), jo.step(), ts.step(), js.step()
+    sd = js.state_dict()
+    assert sd.keys() == ts.state_dict().keys()
+    jo2 = _opt(jtorch)
+    jo2.load_state_dict(jo.state_dict())
+    js2 = jtorch.optim.lr_scheduler.StepLR(jo2, step_size=3)
+    js2.load_state_dict(sd)
+    for _ in range(7):
+        ts.step(), js.step(), js2.step()
+        assert js.get_last_lr() == js2.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12)
+    same_error(lambda: torch.optim.lr_scheduler.StepLR(_opt(torch), 3, last_epoch=4),
+               lambda: jtorch.optim.lr_scheduler.StepLR(_opt(jtorch), 3, last_epoch=4))
+
+
+def test_tensor_lr_filled_in_place():
+    tp, jp = torch.zeros(2, requires_grad=True), jtorch.zeros(2, requires_grad=True)
+    to = torch.optim.Adam([tp], lr=torch.tensor(0.1))
+    jo = jtorch.optim.Adam([jp], lr=jtorch.tensor(0.1))
+    tl, jl = to.param_groups[0]["lr"], jo.param_groups[0]["lr"]
+    ts = torch.optim.lr_scheduler.ExponentialLR(to, gamma=0.5)
+    js = jtorch.optim.lr_scheduler.ExponentialLR(jo, gamma=0.5)
+    for _ in range(3):
+        to.step(), jo.step(), ts.step(), js.step()
+    assert jo.param_groups[0]["lr"] is jl and isinstance(js.get_last_lr()[0], jtorch.Tensor)
+    assert float(jl) == pytest.approx(float(tl))
+
+
+def test_constructor_errors():
+    cases = [lambda M, o: M.optim.lr_scheduler.ConstantLR(o, factor=2.0),
+             lambda M, o: M.optim.lr_scheduler.LinearLR(o, start_factor=0),
+             lambda M, o: M.optim.lr_scheduler.LambdaLR(o, lr_lambda=[lambda e: 1.0]),
+             lambda M, o: M.optim.lr_scheduler.MultiplicativeLR(o, lr_lambda=[1.0, 2.0]),
+             lambda M, o: M.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=0),
+             lambda M, o: M.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0),
+             lambda M, o: M.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1),
+             lambda M, o: M.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=2.0),
+             lambda M, o: M.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10, anneal_strategy="x"),
+             lambda M, o: M.optim.lr_scheduler.CyclicLR(o, 0.1, 1.0, mode="nope"),
+             lambda M, o: M.optim.lr_scheduler.CyclicLR(M.optim.Adagrad(o.param_groups[0]["params"]), 0.1, 1.0),
+             lambda M, o: M.optim.lr_scheduler.ReduceLROnPlateau(o, factor=1.0),
+             lambda M, o: M.optim.lr_scheduler.ReduceLROnPlateau(o, mode="x"),
+             lambda M, o: M.optim.lr_scheduler.ReduceLROnPlateau(o, min_lr=[0.1]),
+             lambda M, o: M.optim.lr_scheduler.StepLR(object(), 3),
+             lambda M, o: M.optim.lr_scheduler.SequentialLR(o, [], []),
+             lambda M, o: M.optim.lr_scheduler.SequentialLR(o, [M.optim.lr_scheduler.StepLR(o, 2)], [3]),
+             lambda M, o: M.optim.lr_scheduler.ChainedScheduler([M.optim.lr_scheduler.ReduceLROnPlateau(o)])]
+    for fn in cases:
+        et, ej = same_error(lambda: fn(torch, _opt(torch)), lambda: fn(jtorch, _opt(jtorch)))
+        if "which is different" not in str(et):
+            assert str(et) == str(ej)
+    with pytest.raises(ValueError, match="Tried to step"):
+        o = _opt(jtorch)
+        s = jtorch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=3)
+        for _ in range(4):
+            o.step(), s.step()

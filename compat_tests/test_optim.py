@@ -1,0 +1,371 @@
+"""jtorch.optim against torch.optim: same parameters, same data, same trajectory at every step."""
+import copy
+import importlib
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+from oracle import to_j, same_error, assert_same
+
+STEPS = 60
+
+
+def _problem(dtype=torch.float32, seed=0, cplx=False):
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(4, 3, generator=g, dtype=dtype)
+    b = torch.randn(3, generator=g, dtype=dtype)
+    X = torch.randn(8, 4, generator=g, dtype=dtype)
+    Y = torch.randn(8, 3, generator=g, dtype=dtype)
+    if cplx:
+        W = torch.complex(W, torch.randn(4, 3, generator=g, dtype=dtype))
+    return W, b, X, Y
+
+
+def _loss(M, P, X, Y, sign=1.0):
+    W = P[0]
+    if W.is_complex():
+        W = W.real * 0.7 + W.imag * 0.3 + W.abs() * 0.1
+    return sign * ((M.tanh(X @ W + P[1]) - Y) ** 2).mean()
+
+
+def to_t(x):
+    """jtorch values (recursively) -> torch, same dtype."""
+    if isinstance(x, jtorch.Tensor):
+        a = np.asarray(x.detach()._value)
+        return torch.from_numpy(a.copy()) if a.ndim else torch.tensor(a.item(), dtype=torch.from_numpy(a.copy()).dtype)
+    if isinstance(x, dict):
+        return {k: to_t(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_t(v) for v in x)
+    return x
+
+
+def _pair(name, kw, dtype=torch.float32, cplx=False):
+    W, b, X, Y = _problem(dtype, cplx=cplx)
+    tp = [W.clone().requires_grad_(), b.clone().requires_grad_()]
+    jp = [to_j(W).requires_grad_(), to_j(b).requires_grad_()]
+    to = getattr(torch.optim, name)(tp, **kw)
+    jo = getattr(jtorch.optim, name)(jp, **kw)
+    return (tp, to, X, Y), (jp, jo, to_j(X), to_j(Y))
+
+
+def _step(M, P, o, X, Y, sign=1.0):
+    o.zero_grad()
+    loss = _loss(M, P, X, Y, sign)
+    loss.backward()
+    o.step()
+
+
+def _run_both(t, j, steps, sign=1.0, rtol=1e-5):
+    (tp, to, X, Y), (jp, jo, jX, jY) = t, j
+    for i in range(steps):
+        _step(torch, tp, to, X, Y, sign)
+        _step(jtorch, jp, jo, jX, jY, sign)
+        for a, c in zip(jp, tp):
+            scale = float(c.detach().abs().max())
+            np.testing.assert_allclose(np.asarray(a.detach()._value), c.detach().numpy(), rtol=rtol,
+                                       atol=rtol * scale, err_msg=f"step {i}")
+
+
+CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.05)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1, betas=(0.8, 0.99))),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, eps=1e-6)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.3)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.01)),
+    ("Adagrad", dict()),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.005, weight_decay=0.1, betas=(0.6, 0.95))),
+    ("ASGD", dict(lr=0.05, t0=20)),
+    ("ASGD", dict(lr=0.05, weight_decay=0.1, lambd=1e-2)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, alpha=0.9)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.02, etas=(0.3, 1.5), step_sizes=(1e-4, 0.05))),
+]
+
+
+@pytest.mark.parametrize("name,kw", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_trajectory(name, kw):
+    _run_both(*_pair(name, kw), STEPS)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "Adagrad", "RMSprop", "Rprop", "NAdam", "Adamax", "RAdam",
+                                  "Adadelta", "ASGD"])
+def test_maximize(name):
+    kw = dict(lr=0.01) if name not in ("SGD",) else dict(lr=0.1, momentum=0.9)
+    kw["maximize"] = True
+    _run_both(*_pair(name, kw), 25, sign=-1.0)
+
+
+def test_adam_float64_and_complex():
+    _run_both(*_pair("Adam", dict(lr=0.01), dtype=torch.float64), 20, rtol=1e-10)
+    (tp, to, _, _), (jp, jo, _, _) = _pair("Adam", dict(lr=0.01), dtype=torch.float64)
+    assert jo.state_dict()["state"] == {}
+    # complex parameters (torch views them as real pairs); grads are set from torch's so only the update is compared
+    for name, kw in [("Adam", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(lr=0.01, centered=True)),
+                     ("SGD", dict(lr=0.1, momentum=0.9)), ("Rprop", dict())]:
+        (tp, to, X, Y), (jp, jo, jX, jY) = _pair(name, kw, cplx=True)
+        for i in range(10):
+            to.zero_grad()
+            _loss(torch, tp, X, Y).backward()
+            for a, c in zip(jp, tp):
+                a.grad = to_j(c.grad)
+            to.step()
+            jo.step()
+            for a, c in zip(jp, tp):
+                assert_same(a.detach(), c.detach(), rtol=1e-5, atol=1e-6, msg=f"{name} step {i}")
+
+
+def test_state_dict_layout_and_round_trip():
+    for name, kw in [("Adam", dict(lr=0.01, amsgrad=True)), ("SGD", dict(lr=0.1, momentum=0.9)),
+                     ("NAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.05)), ("Rprop", dict()),
+                     ("RMSprop", dict(centered=True, momentum=0.2)), ("Adagrad", dict())]:
+        t, j = _pair(name, kw)
+        _run_both(t, j, 3)
+        tsd, jsd = t[1].state_dict(), j[1].state_dict()
+        assert jsd["param_groups"] == tsd["param_groups"], name
+        assert tsd["state"].keys() == jsd["state"].keys()
+        for i in tsd["state"]:
+            assert list(jsd["state"][i].keys()) == list(tsd["state"][i].keys()), name
+            for k in tsd["state"][i]:
+                assert_same(jsd["state"][i][k], tsd["state"][i][k], msg=f"{name} {k}")
+        # jtorch state -> a fresh torch optimizer, and torch state -> a fresh jtorch optimizer: both continue equal
+        t2, j2 = _pair(name, kw)
+        with torch.no_grad():
+            for a, c in zip(t2[0], t[0]):
+                a.copy_(c)
+        for a, c in zip(j2[0], j[0]):
+            a.data.copy_(c.detach())
+        t2[1].load_state_dict(to_t(jsd))
+        j2[1].load_state_dict(to_j(copy.deepcopy(tsd)))
+        assert isinstance(j2[1].state[j2[0][0]][next(iter(tsd["state"][0]))], jtorch.Tensor)
+        _run_both(t2, j2, 3)
+
+
+def test_load_state_dict_errors_and_casts():
+    (tp, to, X, Y), (jp, jo, jX, jY) = _pair("Adam", dict(lr=0.01))
+    _step(jtorch, jp, jo, jX, jY)
+    sd = jo.state_dict()
+    one = jtorch.optim.Adam([jp[0]])
+    same_error(lambda: to.load_state_dict({"state": {}, "param_groups": []}),
+               lambda: jo.load_state_dict({"state": {}, "param_groups": []}))
+    same_error(lambda: torch.optim.Adam([tp[0]]).load_state_dict(to.state_dict()),
+               lambda: one.load_state_dict(sd))
+    # float64 state loads as the parameter's float32, 'step' keeps its dtype
+    sd64 = copy.deepcopy(sd)
+    sd64["state"][0]["exp_avg"] = sd64["state"][0]["exp_avg"].double()
+    jo.load_state_dict(sd64)
+    assert jo.state[jp[0]]["exp_avg"].dtype is jtorch.float32
+    assert jo.state[jp[0]]["step"].dtype is jtorch.float32
+    assert jo.param_groups[0]["params"][0] is jp[0]
+
+
+def test_constructor_errors():
+    tp, jp = [torch.zeros(2, requires_grad=True)], [jtorch.zeros(2, requires_grad=True)]
+    bad = [("SGD", dict(lr=-1.0)), ("SGD", dict(momentum=-0.1)), ("SGD", dict(weight_decay=-1)),
+           ("SGD", dict(nesterov=True)), ("SGD", dict(momentum=0.9, nesterov=True, dampening=0.1)),
+           ("Adam", dict(lr=-1.0)), ("Adam", dict(eps=-1.0)), ("Adam", dict(betas=(1.0, 0.9))),
+           ("Adam", dict(betas=(0.9, -0.1))), ("Adam", dict(weight_decay=-1.0)), ("AdamW", dict(betas=(1.5, 0.9))),
+           ("Adagrad", dict(lr_decay=-1)), ("Adagrad", dict(initial_accumulator_value=-1)),
+           ("Adadelta", dict(rho=1.5)), ("Adamax", dict(eps=-1)), ("ASGD", dict(weight_decay=-1)),
+           ("NAdam", dict(momentum_decay=-1)), ("RAdam", dict(betas=(0.9, 1.0))), ("RMSprop", dict(alpha=-1)),
+           ("RMSprop", dict(momentum=-1)), ("Rprop", dict(etas=(1.5, 1.2))), ("LBFGS", dict(lr=-1.0)),
+           ("Adam", dict(fused=True, foreach=True)), ("SGD", dict(fused=True, differentiable=True))]
+    for name, kw in bad:
+        et, ej = same_error(lambda: getattr(torch.optim, name)(tp, **kw), lambda: getattr(jtorch.optim, name)(jp, **kw))
+        assert str(et) == str(ej), (name, kw, str(et), str(ej))
+    t_, j_ = torch.zeros(2, requires_grad=True), jtorch.zeros(2, requires_grad=True)
+    for fn in [lambda M, p: M.optim.SGD(p, lr=0.1), lambda M, p: M.optim.SGD([], lr=0.1),
+               lambda M, p: M.optim.SGD([p * 2], lr=0.1), lambda M, p: M.optim.SGD([p, 3], lr=0.1),
+               lambda M, p: M.optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1),
+               lambda M, p: M.optim.SGD([("a", p), p], lr=0.1)]:
+        et, ej = same_error(lambda: fn(torch, t_), lambda: fn(jtorch, j_))
+        assert str(et).split(" but")[0] == str(ej).split(" but")[0]
+
+
+def test_defaults_match_torch():
+    tp, jp = [torch.zeros(2, requires_grad=True)], [jtorch.zeros(2, requires_grad=True)]
+    for name in ["SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD", "NAdam", "RAdam", "RMSprop", "Rprop",
+                 "LBFGS"]:
+        to, jo = getattr(torch.optim, name)(tp), getattr(jtorch.optim, name)(jp)
+        assert to.defaults == jo.defaults, name
+        tg, jg = to.param_groups[0], jo.param_groups[0]
+        assert list(tg.keys()) == list(jg.keys()), name
+        assert repr(to) == repr(jo)
+
+
+def test_param_groups_edit_zero_grad_and_none_grads():
+    W, b, X, Y = _problem()
+    tp = [W.clone().requires_grad_(), b.clone().requires_grad_()]
+    jp = [to_j(W).requires_grad_(), to_j(b).requires_grad_()]
+    to = torch.optim.Adam([{"params": [tp[0]]}, {"params": [tp[1]], "lr": 0.05}], lr=0.01)
+    jo = jtorch.optim.Adam([{"params": [jp[0]]}, {"params": [jp[1]], "lr": 0.05}], lr=0.01)
+    jX, jY = to_j(X), to_j(Y)
+    ids = []
+    for i in range(6):
+        for M, P, o, x, y in ((torch, tp, to, X, Y), (jtorch, jp, jo, jX, jY)):
+            o.param_groups[0]["lr"] = 0.01 * (i + 1)
+            o.zero_grad(set_to_none=(i % 2 == 0))
+            _loss(M, P, x, y).backward()
+            if i == 3:
+                P[1].grad = None          # skipped this step
+            o.step()
+        for a, c in zip(jp, tp):
+            assert_same(a.detach(), c.detach(), rtol=1e-5, atol=1e-6)
+        ids.append(id(jp[0]))
+    assert len(set(ids)) == 1 and jp[0].is_leaf and jp[0].requires_grad
+    assert to.state[tp[1]]["step"].item() == jo.state[jp[1]]["step"].item() == 5.0
+    # zero_grad(set_to_none=False) keeps zero tensors
+    for o, P in ((to, tp), (jo, jp)):
+        o.zero_grad(set_to_none=False)
+    assert_same(jp[0].grad, tp[0].grad)
+    jo.zero_grad()
+    assert jp[0].grad is None
+
+
+def test_lr_change_does_not_recompile():
+    from jtorch.optim import _functional as F
+    jp = [jtorch.ones(3, requires_grad=True)]
+    o = jtorch.optim.Adam(jp, lr=0.1)
+    sizes = []
+    for i in range(5):
+        o.param_groups[0]["lr"] = 0.1 / (i + 1)
+        o.param_groups[0]["betas"] = (0.9 - 0.01 * i, 0.999)
+        jp[0].grad = jtorch.ones(3)
+        o.step()
+        fn = F._group_fn(F.adam, tuple(sorted(o._flags(o.param_groups[0]).items())))
+        sizes.append(fn._cache_size())
+    assert sizes[1:] == [sizes[0]] * 4
+
+
+def test_tensor_lr():
+    (tp, to, X, Y), (jp, jo, jX, jY) = _pair("Adam", dict(lr=torch.tensor(0.01)))
+    jo2 = jtorch.optim.Adam(jp, lr=jtorch.tensor(0.01))
+    _run_both((tp, to, X, Y), (jp, jo2, jX, jY), 5)
+
+
+def test_hooks_and_closure_and_add_param_group():
+    W, b, X, Y = _problem()
+    for M in (torch, jtorch):
+        conv = (lambda x: x) if M is torch else to_j
+        p = conv(W).requires_grad_()
+        q = conv(b).requires_grad_()
+        o = M.optim.SGD([p], lr=0.1)
+        calls = []
+        h1 = o.register_step_pre_hook(lambda opt, a, k: calls.append(("pre", len(a), tuple(k))))
+        h2 = o.register_step_post_hook(lambda opt, a, k: calls.append(("post", len(a), tuple(k))))
+        g1 = importlib.import_module(M.__name__ + ".optim.optimizer").register_optimizer_step_pre_hook(lambda opt, a, k: calls.append(("gpre",)))
+
+        def closure():
+            o.zero_grad()
+            loss = _loss(M, [p, q], conv(X), conv(Y))
+            loss.backward()
+            return loss
+        loss = o.step(closure)
+        assert isinstance(loss, M.Tensor)
+        h1.remove(), h2.remove(), g1.remove()
+        o.step(closure)
+        o.add_param_group({"params": q, "lr": 0.5, "momentum": 0.9})
+        o.step(closure)
+        if M is torch:
+            ref = (calls, [x.detach().clone() for x in (p, q)], o.param_groups[1])
+        else:
+            assert calls == ref[0]
+            assert_same(p.detach(), ref[1][0])
+            assert_same(q.detach(), ref[1][1])
+            assert o.param_groups[1].keys() == ref[2].keys()
+            assert {k: v for k, v in o.param_groups[1].items() if k != "params"} == \
+                {k: v for k, v in ref[2].items() if k != "params"}
+
+
+def test_named_params_and_state_dict_hooks():
+    tp, jp = torch.zeros(2, requires_grad=True), jtorch.zeros(2, requires_grad=True)
+    to, jo = torch.optim.SGD([("w", tp)], lr=0.1), jtorch.optim.SGD([("w", jp)], lr=0.1)
+    assert to.state_dict()["param_groups"] == jo.state_dict()["param_groups"]
+    seen = []
+    jo.register_state_dict_pre_hook(lambda o: seen.append("pre"))
+    jo.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    jo.register_load_state_dict_pre_hook(lambda o, sd: seen.append("lpre"))
+    jo.register_load_state_dict_post_hook(lambda o: seen.append("lpost"))
+    sd = jo.state_dict()
+    assert sd["extra"] == 1
+    jo.load_state_dict(sd)
+    assert seen == ["pre", "lpre", "lpost"]
+
+
+def test_step_is_traceable():
+    """The update runs on jax tracers (as under jtorch.compile): one program for forward, backward and step."""
+    import jax
+    p = jtorch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    o = jtorch.optim.AdamW([p], lr=0.1)
+    p.grad = jtorch.tensor([0.5, 0.5, -0.5])
+    o.step()  # creates the state eagerly
+
+    def pure(pv, gv, m, v, step):
+        p._data, p.grad._data = pv, gv
+        st = o.state[p]
+        st["exp_avg"]._data, st["exp_avg_sq"]._data, st["step"]._data = m, v, step
+        o.step()
+        return p._data, st["exp_avg"]._data, st["step"]._data
+
+    st = o.state[p]
+    args = (p._value, p.grad._value, st["exp_avg"]._value, st["exp_avg_sq"]._value, st["step"]._value)
+    out = jax.jit(pure)(*args)
+    tp = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    to = torch.optim.AdamW([tp], lr=0.1)
+    for _ in range(2):
+        tp.grad = torch.tensor([0.5, 0.5, -0.5])
+        to.step()
+    np.testing.assert_allclose(np.asarray(out[0]), tp.detach().numpy(), rtol=1e-6)
+    assert float(out[2]) == 2.0
+
+
+@pytest.mark.parametrize("kw", [dict(lr=1, max_iter=5, history_size=4),
+                                dict(lr=0.8, max_iter=6, line_search_fn="strong_wolfe")])
+def test_lbfgs(kw):
+    W, b, X, Y = _problem()
+    tp = [W.clone().requires_grad_(), b.clone().requires_grad_()]
+    jp = [to_j(W).requires_grad_(), to_j(b).requires_grad_()]
+    to, jo = torch.optim.LBFGS(tp, **kw), jtorch.optim.LBFGS(jp, **kw)
+    jX, jY = to_j(X), to_j(Y)
+    def quad(M, P, X, Y):
+        return ((X @ P[0] + P[1] - Y) ** 2).mean() + 0.1 * (M.tanh(P[0]) ** 2).sum()
+
+    for i in range(4):
+        def tc():
+            to.zero_grad()
+            loss = quad(torch, tp, X, Y)
+            loss.backward()
+            return loss
+
+        def jc():
+            jo.zero_grad()
+            loss = quad(jtorch, jp, jX, jY)
+            loss.backward()
+            return loss
+        lt, lj = to.step(tc), jo.step(jc)
+        assert float(lj) == pytest.approx(float(lt), rel=1e-5)
+        for a, c in zip(jp, tp):
+            assert_same(a.detach(), c.detach(), rtol=1e-4, atol=1e-5, msg=f"iteration {i}")
+        ts, js = to.state[tp[0]], jo.state[jp[0]]
+        assert (ts["func_evals"], ts["n_iter"]) == (js["func_evals"], js["n_iter"])
+        assert list(ts.keys()) == list(js.keys())
+    same_error(lambda: torch.optim.LBFGS([{"params": [tp[0]]}, {"params": [tp[1]]}]),
+               lambda: jtorch.optim.LBFGS([{"params": [jp[0]]}, {"params": [jp[1]]}]))

@@ -1,0 +1,113 @@
+"""A character-level GPT trained on examples/data/tiny_corpus.txt (shipped with the repo), with
+the whole training step compiled by jtorch.compile into one XLA program; samples text at the end."""
+import math
+import os
+
+import jtorch as torch
+import jtorch.nn as nn
+import jtorch.nn.functional as F
+from jtorch.utils.data import Dataset, DataLoader
+
+from _common import default_device, progress, save_checkpoint, load_checkpoint, plot_losses, out_dir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Chars(Dataset):
+    def __init__(self, text, block):
+        self.vocab = sorted(set(text))
+        self.stoi = {c: i for i, c in enumerate(self.vocab)}
+        self.data = torch.tensor([self.stoi[c] for c in text], dtype=torch.long)
+        self.block = block
+
+    def __len__(self):
+        return len(self.data) - self.block - 1
+
+    def __getitem__(self, i):
+        chunk = self.data[i:i + self.block + 1]
+        return chunk[:-1], chunk[1:]
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads, block):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(approximate="tanh"), nn.Linear(4 * d, d))
+        self.heads = heads
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+        return x + self.mlp(self.ln2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab, d=128, heads=4, layers=2, block=64):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(block, d)
+        self.blocks = nn.ModuleList([Block(d, heads, block) for _ in range(layers)])
+        self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab, bias=False)
+        self.head.weight = self.tok.weight  # weight tying
+        self.block = block
+
+    def forward(self, idx):
+        T = idx.shape[1]
+        x = self.tok(idx) + self.pos(torch.arange(T, device=idx.device))
+        for b in self.blocks:
+            x = b(x)
+        return self.head(self.ln(x))
+
+    @torch.no_grad()
+    def generate(self, idx, n):
+        for _ in range(n):
+            logits = self(idx[:, -self.block:])[:, -1]
+            idx = torch.cat([idx, torch.multinomial(F.softmax(logits, -1), 1)], 1)
+        return idx
+
+
+def main(steps=300):
+    torch.manual_seed(0)
+    dev = default_device()
+    text = open(os.path.join(HERE, "data", "tiny_corpus.txt")).read()
+    ds = Chars(text, block=64)
+    loader = DataLoader(ds, batch_size=32, shuffle=True, drop_last=True)
+    model = GPT(len(ds.vocab)).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 30))
+
+    @torch.compile
+    def train_step(x, y):
+        logits = model(x)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+
+    losses, it = [], iter(loader)
+    for step in progress(range(steps), total=steps, desc="train"):
+        try:
+            x, y = next(it)
+        except StopIteration:
+            it = iter(loader)
+            x, y = next(it)
+        losses.append(train_step(x.to(dev), y.to(dev)).item())
+        sched.step()
+    print(f"loss {losses[0]:.3f} -> {sum(losses[-20:]) / 20:.3f}")
+    ckpt = os.path.join(out_dir(), "char_gpt.pt")
+    save_checkpoint(ckpt, model=model.state_dict(), vocab="".join(ds.vocab))
+    model.load_state_dict(load_checkpoint(ckpt)["model"])
+    model.eval()
+    start = torch.tensor([[ds.stoi["T"]]], device=dev)
+    print(repr("".join(ds.vocab[i] for i in model.generate(start, 120)[0].tolist())))
+    plot_losses(losses, os.path.join(out_dir(), "char_gpt_loss.png"), "char-level GPT (jtorch, compiled)")
+    assert sum(losses[-20:]) / 20 < 0.6 * losses[0]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""jtorch.nn.utils: gradient clipping, parameter/vector conversion, parametrizations, functional_call."""
+from .clip_grad import clip_grad_norm_, clip_grad_norm, clip_grad_value_, get_total_norm, clip_grads_with_norm_
+from .convert_parameters import parameters_to_vector, vector_to_parameters
+from . import parametrize, parametrizations, stateless  # noqa: F401
+from . import rnn  # noqa: F401  (PackedSequence, pad/pack helpers)
+from .weight_norm import weight_norm, remove_weight_norm
+from .spectral_norm import spectral_norm, remove_spectral_norm
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """Build a module without running its initialisers (values are whatever `empty` gives)."""
+    final_device = kwargs.pop("device", "cpu")
+    kwargs["device"] = "meta" if False else final_device
+    return module_cls(*args, **kwargs)

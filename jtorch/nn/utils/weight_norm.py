@@ -1,0 +1,5 @@
+def weight_norm(*a, **k):
+    raise NotImplementedError
+
+def remove_weight_norm(*a, **k):
+    raise NotImplementedError
