@@ -316,6 +316,8 @@ def test_weights_only_false_and_safe_globals(tmp_path):
         assert jtorch.load(p)["obj"].note == "hi"
     finally:
         jtorch.serialization.clear_safe_globals()
+    assert jtorch.serialization.get_unsafe_globals_in_checkpoint(p) == \
+        torch.serialization.get_unsafe_globals_in_checkpoint(p) == [f"{__name__}.Payload"]
     # real torch reads the same file with its own allow-list mechanism
     with torch.serialization.safe_globals([Payload]):
         t = torch.load(p)
@@ -442,6 +444,19 @@ def test_legacy_format_both_ways(tmp_path):
     t = torch.load(tmp_path / "j.pt")
     assert_tree(j, t)
     assert t["v"].untyped_storage().data_ptr() == t["x"].untyped_storage().data_ptr()
+    # many storages: every one gets its own key (host copies are freed while pickling)
+    legacy = [d for d in DTYPES if d not in ("uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2")]
+    many = {f"t{i}": _pair(legacy[i % len(legacy)], shape=(i % 4 + 1,), seed=i) for i in range(24)}
+    jtorch.save({k: j for k, (t, j) in many.items()}, tmp_path / "m.pt", _use_new_zipfile_serialization=False)
+    out = torch.load(tmp_path / "m.pt")
+    for k, (t, j) in many.items():
+        assert_bits(j, out[k], k)
+    # dtypes newer than the legacy format: torch writes files it cannot read back; jtorch refuses to write
+    with pytest.raises(RuntimeError, match="legacy"):
+        jtorch.save(jtorch.zeros(2, dtype=jtorch.uint16), tmp_path / "u.pt", _use_new_zipfile_serialization=False)
+    torch.save(torch.zeros(2, dtype=torch.uint16), tmp_path / "u.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(AttributeError):
+        torch.load(tmp_path / "u.pt")
 
 
 def test_mmap_load_matches(tmp_path):

@@ -36,6 +36,7 @@ from . import storage as S
 from ._weights_only_unpickler import Unpickler as _WeightsOnlyUnpickler, weights_only_error, _fix_name
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals",
+           "get_unsafe_globals_in_checkpoint",
            "default_restore_location", "LoadEndianness", "get_default_load_endianness",
            "set_default_load_endianness"]
 
@@ -45,6 +46,7 @@ PROTOCOL_VERSION = 1001
 _ALIGN = 64
 _ZIP64_LIMIT = 0xFFFFFFFF   # sizes/offsets at or past this need zip64 records
 _ZIP64_COUNT = 0xFFFF       # as does an entry count at or past this
+_VIEW_TRACE_LIMIT = 1 << 26  # views of bases larger than this are saved as copies (see _view_layout)
 
 # ---------------------------------------------------------------------------------------------
 # safe globals (torch.serialization.add_safe_globals & co.)
@@ -92,6 +94,47 @@ class safe_globals(contextlib.ContextDecorator):
 
 def _user_globals():
     return dict(_global_name(g) for g in _SAFE_GLOBALS)
+
+
+def get_unsafe_globals_in_checkpoint(f):
+    """The globals a checkpoint names that a weights_only load would refuse (read, never run)."""
+    import pickletools
+    import zipfile
+    from ._weights_only_unpickler import allowed_globals
+    opened = open(os.fspath(f), "rb") if isinstance(f, (str, os.PathLike)) else None
+    fh = opened or f
+    try:
+        start = fh.tell()
+        if fh.read(4) != b"PK\x03\x04":
+            raise ValueError("Expected input to be a checkpoint returned by torch.save")
+        fh.seek(start)
+        with zipfile.ZipFile(fh) as zf:
+            pkl = next(n for n in zf.namelist() if n.endswith("data.pkl"))
+            data = zf.read(pkl)
+    finally:
+        if opened is not None:
+            opened.close()
+        else:
+            f.seek(start)
+    found, strings, memo = [], [], {}
+    for op, arg, _pos in pickletools.genops(data):
+        if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+            strings.append(arg)
+        if op.name in ("BINPUT", "LONG_BINPUT", "PUT") and strings:
+            memo[arg] = strings[-1]
+        elif op.name in ("BINGET", "LONG_BINGET", "GET") and arg in memo:
+            strings.append(memo[arg])
+        if op.name == "GLOBAL":
+            found.append(tuple(arg.split(" ", 1)))
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            found.append((strings[-2], strings[-1]))
+    allowed, user = allowed_globals(), _user_globals()
+    out = []
+    for module, name in found:
+        full = ".".join(_fix_name(module, name))
+        if full not in allowed and full not in user and ("j" + full) not in user and full not in out:
+            out.append(full)
+    return out
 
 
 class LoadEndianness:
@@ -201,15 +244,18 @@ def _host_array(t):
 
 def _view_layout(t, root):
     """(offset, strides) of view t inside root's flat storage, or None if it is not strided there."""
-    if not t._vchain:
-        return (0, _contig_strides(t.shape)) if tuple(t.shape) == tuple(root.shape) else None
     if t.dtype is not root.dtype:
         return None
+    if not t._vchain:
+        return (0, _contig_strides(t.shape)) if tuple(t.shape) == tuple(root.shape) else None
+    n = root.numel()
+    if n > _VIEW_TRACE_LIMIT:
+        return None  # finding the layout costs an index array as large as the base: save a copy instead
     try:
         import jax.numpy as jnp
         from ._views import view_kernel
-        n = root.numel()
-        pos = np.asarray(view_kernel(t._vchain).jfwd(jnp.arange(n, dtype=np.int64).reshape(tuple(root.shape))))
+        iota = jnp.arange(n, dtype=np.int32 if n < 2 ** 31 else np.int64).reshape(tuple(root.shape))
+        pos = np.asarray(view_kernel(t._vchain).jfwd(iota)).astype(np.int64)
     except Exception:  # noqa: BLE001  (a chain the iota trick cannot follow: save a copy instead)
         return None
     shape = tuple(t.shape)
@@ -273,7 +319,7 @@ class _Pickler(pickle._Pickler):
         return ref
 
     def _new_ref(self, key, arr, dtype, location):
-        name = str(id(arr)) if self.legacy else str(len(self.order))
+        name = str(len(self.order))  # unique per archive (an id() could be reused once arr is freed)
         ref = _StorageRef(name, np.ascontiguousarray(arr).reshape(-1).view(np.uint8), dtype, location)
         self.storages[key] = ref
         self.order.append(ref)
@@ -295,6 +341,9 @@ class _Pickler(pickle._Pickler):
         return ref, layout
 
     def _tensor_reduce(self, t, requires_grad):
+        if self.legacy and t.dtype not in S.LEGACY_BY_DTYPE:
+            raise RuntimeError(f"the legacy (non-zip) checkpoint format cannot hold {t.dtype} tensors (torch cannot "
+                               f"write or read them there either); save with the default zip format")
         if t._meta_shape is not None:
             return (_REBUILD_META, (t.dtype, _size_of(t), _contig_strides(t.shape), requires_grad))
         ref, (offset, strides) = self._storage_for(t)
