@@ -180,11 +180,37 @@ def parse_index(t, index):
     return tuple(spec), arrays
 
 
+def _int_view_kernel(spec):
+    """x[i] reads with the integers passed at run time: one compile serves every index value
+    (a static int spec would trace and compile a kernel per value: `ds.x[idx]` in a loop)."""
+    from .kernel import get_kernel
+    pattern = tuple("I" if (isinstance(s, int) and not isinstance(s, bool)) else s for s in spec)
+
+    def make():
+        base_idx = _rebuild_index(tuple(0 if s == "I" else s for s in pattern), ())  # one entry per spec item
+        slots = [k for k, s in enumerate(pattern) if s == "I"]
+
+        def f(x, *ints):
+            idx = list(base_idx)
+            for k, i in zip(slots, ints):
+                idx[k] = i
+            return x[tuple(idx)]
+        return f
+    return get_kernel(("_index_int_read", pattern), make, "_index_view")
+
+
 def getitem(t, index):
-    from .dispatch import run
+    from .dispatch import run, _make_view
     from .._tensor import Tensor, wrap
+    from ..autograd.grad_mode import STATE
     spec, arrays = parse_index(t, index)
     if not arrays:
+        ints = [s for s in spec if isinstance(s, int) and not isinstance(s, bool)]
+        if ints and not (t._requires_grad and STATE.enabled) and t._meta_shape is None:
+            # same view as run() makes (same chain step, so writes and resyncs are unchanged)
+            o = wrap(_int_view_kernel(spec).jfwd(t._value, *ints))
+            _make_view(o, t, (OPS["_index_view"], (spec,), (-1,), None))
+            return o
         return run(OPS["_index_view"], (spec,), (-1,), [t], [True])
     return run(OPS["_index_adv"], (spec,), (-1, len(arrays)), [t] + [wrap(a) for a in arrays],
                [True] + [False] * len(arrays))
@@ -348,7 +374,18 @@ def masked_fill(input, mask, value):
     return jnp.where(mask, jnp.asarray(value).astype(input.dtype), input)
 
 
-@op(operands=("input",))
+def _take_check(b):
+    x, i = b["input"], b["index"]
+    if hasattr(i, "_value") and hasattr(x, "_value") and not _is_tracer(i._value) and i.numel():
+        a = np.asarray(i._value)
+        n = x.numel()
+        bad = a[(a >= n) | (a < -n)]
+        if bad.size:
+            raise IndexError(f"out of range: tried to access index {int(bad.reshape(-1)[0])} on a tensor of {n} "
+                             "elements.")
+
+
+@op(operands=("input",), check=_take_check)
 def take(input, index):
     return jnp.take(input.reshape(-1), index)
 

@@ -353,7 +353,6 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         super().__init__(loader)
         import cloudpickle
-        from ._utils import process
         if self._prefetch_factor <= 0:
             raise AssertionError("prefetch_factor must be positive with num_workers > 0")
         self._in_order = loader.in_order
@@ -363,19 +362,23 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         try:
             blob = cloudpickle.dumps((self._dataset_kind, self._dataset, self._auto_collation, self._collate_fn,
                                       self._drop_last, self._worker_init_fn), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:
+        except (TypeError, pickle.PicklingError, AttributeError) as e:
             raise type(e)(f"DataLoader with num_workers > 0 sends the dataset, collate_fn and worker_init_fn to its "
-                          f"worker processes by pickling them (cloudpickle), which failed: {e}") from e \
-                if type(e) in (TypeError, pickle.PicklingError, AttributeError) else e
+                          f"worker processes by pickling them (cloudpickle), which failed: {e}") from e
+        self._blob = blob
+        self._epoch = 0
+        self._start_workers()
+        self._reset(loader, first_iter=True)
+
+    def _start_workers(self):
+        from ._utils import process
         self._workers = process.start_workers(self._num_workers)
         self._shutdown = False
         with _live_lock:
             _live_iterators.add(self)
         for w in self._workers:
             seed = self._base_seed + w.worker_id
-            w.send(("init", blob, w.worker_id, self._num_workers, seed))
-        self._epoch = 0
-        self._reset(loader, first_iter=True)
+            w.send(("init", self._blob, w.worker_id, self._num_workers, seed))
 
     # ------------------------------------------------------------------ task bookkeeping
     def _reset(self, loader, first_iter=False):
@@ -389,9 +392,12 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._workers_status = [True] * self._num_workers
         self._worker_queue_idx_cycle = itertools.cycle(range(self._num_workers))
         if not first_iter:
-            for w in self._workers:
-                if w.conn is not None:
-                    w.send(("reset", self._epoch))
+            if self._shutdown:  # persistent workers that were stopped (a worker died): start afresh
+                self._start_workers()
+            else:
+                for w in self._workers:
+                    if w.conn is not None:
+                        w.send(("reset", self._epoch))
         for _ in range(self._prefetch_factor * self._num_workers):
             self._try_put_index()
 

@@ -196,7 +196,7 @@ class Subset(Dataset):
 def random_split(dataset, lengths, generator=None):
     """Split into non-overlapping random subsets of the given lengths, or fractions summing to 1."""
     from ... import _random
-    from ..._creation import randperm
+    from .sampler import _randperm
     if generator is None:
         generator = _random.default_generator
     lengths = list(lengths)
@@ -215,6 +215,6 @@ def random_split(dataset, lengths, generator=None):
                 warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.")
     if sum(lengths) != len(dataset):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    indices = randperm(sum(lengths), generator=generator).tolist()
+    indices = _randperm(sum(lengths), generator)
     return [Subset(dataset, indices[offset - n: offset])
             for offset, n in zip(itertools.accumulate(lengths), lengths)]

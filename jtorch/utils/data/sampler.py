@@ -20,8 +20,15 @@ def _seeded_generator(seed):
 
 
 def _randperm(n, generator):
-    from ..._creation import randperm
-    return randperm(n, generator=generator).tolist()
+    """randperm(n, generator=generator).tolist(): one draw from the jtorch generator seeds a host
+    permutation, so a new n costs no XLA compile (one kernel serves every size)."""
+    import numpy as np
+    return np.random.default_rng(_new_seed(generator)).permutation(n).tolist()
+
+
+def _randint_list(high, size, generator):
+    import numpy as np
+    return np.random.default_rng(_new_seed(generator)).integers(0, high, size).tolist()
 
 
 class Sampler:
@@ -74,9 +81,7 @@ class RandomSampler(Sampler):
         if generator is None:
             generator = _seeded_generator(_new_seed())
         if self.replacement:
-            from ... import _dtype as D
-            from ..._creation import randint
-            yield from randint(0, n, (self.num_samples,), generator=generator, dtype=D.int64).tolist()
+            yield from _randint_list(n, self.num_samples, generator)
         else:
             for _ in range(self.num_samples // n):
                 yield from _randperm(n, generator)

@@ -119,11 +119,22 @@ def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
 
 
 def collate_float_fn(batch, *, collate_fn_map=None):
-    jt = _jt()
-    return jt.tensor(list(batch), dtype=jt.float64)
+    try:  # torch.tensor(batch, dtype=torch.float64); the host array is the fast way to it
+        return _wrap_np(np.array(batch, dtype=np.float64))
+    except (TypeError, ValueError, OverflowError):
+        jt = _jt()
+        return jt.tensor(list(batch), dtype=jt.float64)
 
 
 def collate_int_fn(batch, *, collate_fn_map=None):
+    # torch.tensor(batch): all bools -> bool, all ints -> int64, else torch's inference (default float)
+    if all(type(b) is int for b in batch):
+        try:
+            return _wrap_np(np.array(batch, dtype=np.int64))
+        except OverflowError:
+            pass
+    elif all(type(b) is bool for b in batch):
+        return _wrap_np(np.array(batch, dtype=np.bool_))
     return _jt().tensor(list(batch))
 
 

@@ -37,6 +37,7 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ)
         env["JAX_PLATFORMS"] = "cpu"
+        env["JTORCH_DIST_AUTOINIT"] = "0"  # importing jtorch there must not join a torchrun-style job
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, _ZYGOTE_PATH, json.dumps(_sys_path()), str(theirs.fileno())],
             stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env, close_fds=True)

@@ -9,7 +9,6 @@ Messages, main -> worker: ("init", blob, worker_id, num_workers, seed), ("fetch"
 ("reset", epoch), ("stop",). Worker -> main: (epoch, idx, data) where data is the batch, an
 ExceptionWrapper, or _IterableDatasetStopIteration.
 """
-import os
 import random
 import sys
 import traceback
@@ -64,16 +63,18 @@ class ExceptionWrapper:
         self.where = where
 
     def reraise(self):
+        raise self._exception()
+
+    def _exception(self):
         msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
         if self.exc_type is KeyError:
             msg = KeyErrorMessage(msg)
         elif getattr(self.exc_type, "message", None):
-            raise self.exc_type(message=msg)
+            return self.exc_type(message=msg)
         try:
-            exception = self.exc_type(msg)
+            return self.exc_type(msg)
         except Exception:  # noqa: BLE001  (an exception type whose constructor takes other arguments)
-            raise RuntimeError(msg) from None
-        raise exception
+            return RuntimeError(msg)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ Why: a process forked after JAX has initialized a backend hangs on its first JAX
 `spawn`ed child re-imports the user's `__main__` (re-running a script without an
 `if __name__ == '__main__'` guard) and pays the ~1 s JAX import. The zygote is started as a fresh
 interpreter (never forked from the JAX-using parent), imports numpy, JAX and cloudpickle without
-initializing any JAX backend, then forks a worker for each request: the worker is ready in
-~0.2 s, has a pristine JAX (CPU only: JAX_PLATFORMS=cpu), and never runs the user's script.
+initializing any JAX backend, and jtorch too (its import starts no backend either; checked, see
+_preload_jtorch), then forks a worker for each request: the worker is ready at once, has a
+pristine JAX (CPU only: JAX_PLATFORMS=cpu), and never runs the user's script.
 
-This file is run as a script (`runpy.run_path`) and must not import jtorch: importing jtorch
-initializes JAX's CPU backend, after which forking is unsafe. Only the forked children import it.
+This file is run as a script (`runpy.run_path`), not imported as part of jtorch: nothing in the
+zygote may initialize a JAX backend or start a thread, after which forking would be unsafe.
 
 Protocol on the control socket (AF_UNIX SOCK_SEQPACKET, one message per request/reply):
   main -> zygote: pickle({"count", "tag", "env", "sys_path", "cwd", "argv"}) with the main
@@ -49,6 +50,7 @@ def _child(request, worker_fd, out_fd, err_fd, zygote_pid):
         os.close(err_fd)
         env = dict(request["env"])
         env["JAX_PLATFORMS"] = "cpu"  # workers never take a GPU/TPU
+        env["JTORCH_DIST_AUTOINIT"] = "0"  # a worker never joins the main process's distributed job
         flags = env.get("XLA_FLAGS", "")
         if "xla_cpu_multi_thread_eigen" not in flags:  # one compute thread per worker, like torch's workers
             env["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
@@ -74,16 +76,35 @@ def _child(request, worker_fd, out_fd, err_fd, zygote_pid):
             os._exit(code)
 
 
+def _preload_jtorch():
+    """Import jtorch (and the worker loop) here too, so a forked worker starts with it loaded.
+    Safe only while importing jtorch starts no XLA backend and no thread: checked, and if that
+    ever stops holding, the zygote re-executes itself without the preload."""
+    if os.environ.get("_JTORCH_ZYGOTE_NO_PRELOAD") == "1":
+        return
+    import threading
+    try:
+        import jtorch.utils.data._utils.worker  # noqa: F401
+        from jax._src import xla_bridge
+        clean = not getattr(xla_bridge, "_backends", {}) and threading.active_count() == 1
+    except Exception:  # noqa: BLE001
+        clean = False
+    if not clean:
+        os.environ["_JTORCH_ZYGOTE_NO_PRELOAD"] = "1"
+        os.execv(sys.executable, [sys.executable] + list(sys.orig_argv[1:]))
+
+
 def main(ctrl_fd):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     ctrl = socket.socket(fileno=ctrl_fd)
-    try:  # preload what every worker needs; each worker then imports only jtorch itself
+    try:  # preload what every worker needs
         import numpy  # noqa: F401
         import jax  # noqa: F401
         import jax.numpy  # noqa: F401
         import cloudpickle  # noqa: F401
     except Exception:  # noqa: BLE001  (the workers will report a real import error)
         pass
+    _preload_jtorch()
     me = os.getpid()
     children = set()
 
