@@ -1,0 +1,2 @@
+"""torch.utils.hooks: RemovableHandle."""
+from ..autograd.graph import RemovableHandle  # noqa: F401
