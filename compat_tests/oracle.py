@@ -6,7 +6,7 @@ import jtorch
 
 _DT = {getattr(torch, n): getattr(jtorch, n) for n in
        ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
-        "complex64", "complex128"]}
+        "complex64", "complex128", "uint16", "uint32", "uint64"] if hasattr(jtorch, n)}
 _DT_BACK = {v: k for k, v in _DT.items()}
 
 

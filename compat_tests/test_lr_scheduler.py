@@ -1,5 +1,4 @@
 """jtorch.optim.lr_scheduler against torch's: 300 steps of the same lr (and momentum) sequence."""
-import math
 import warnings
 
 import numpy as np
@@ -196,3 +195,59 @@ def test_constructor_errors():
         s = jtorch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=3)
         for _ in range(4):
             o.step(), s.step()
+
+
+def _models(M, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    w1, b1, w2, b2 = torch.randn(8, 4, generator=g), torch.randn(8, generator=g), torch.randn(2, 8, generator=g), \
+        torch.randn(2, generator=g)
+    m = M.nn.Sequential(M.nn.Linear(4, 8), M.nn.BatchNorm1d(8), M.nn.Linear(8, 2))
+    conv = (lambda x: x.clone()) if M is torch else (lambda x: __import__("oracle").to_j(x))
+    with M.no_grad():
+        for p, v in zip(m.parameters(), [w1, b1, torch.ones(8), torch.zeros(8), w2, b2]):
+            p.copy_(conv(v))
+    return m
+
+
+def test_swa_utils():
+    from oracle import to_j, assert_same
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(16, 4, generator=g)
+    Y = torch.randn(16, 2, generator=g)
+    res = {}
+    for M in (torch, jtorch):
+        conv = (lambda x: x) if M is torch else to_j
+        model = _models(M)
+        swa = M.optim.swa_utils.AveragedModel(model)
+        ema = M.optim.swa_utils.AveragedModel(model, multi_avg_fn=M.optim.swa_utils.get_ema_multi_avg_fn(0.9))
+        ema2 = M.optim.swa_utils.AveragedModel(model, avg_fn=M.optim.swa_utils.get_ema_avg_fn(0.8), use_buffers=True)
+        opt = M.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        sched = M.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+        swa_sched = M.optim.swa_utils.SWALR(opt, swa_lr=0.01, anneal_epochs=3)
+        lrs = []
+        for epoch in range(12):
+            for i in range(0, 16, 4):
+                opt.zero_grad()
+                loss = ((model(conv(X[i:i + 4])) - conv(Y[i:i + 4])) ** 2).mean()
+                loss.backward()
+                opt.step()
+            if epoch >= 6:
+                swa.update_parameters(model)
+                ema.update_parameters(model)
+                ema2.update_parameters(model)
+                swa_sched.step()
+            else:
+                sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+        M.optim.swa_utils.update_bn([(conv(X[i:i + 4]), 0) for i in range(0, 16, 4)], swa)
+        res[M] = (lrs, list(swa.parameters()), list(ema.parameters()), list(ema2.parameters()),
+                  list(swa.buffers()), int(swa.n_averaged))
+    t, j = res[torch], res[jtorch]
+    np.testing.assert_allclose(j[0], t[0], rtol=1e-12)
+    for k in (1, 2, 3, 4):
+        for a, c in zip(j[k], t[k]):
+            assert_same(a.detach(), c.detach(), rtol=1e-5, atol=1e-5)
+    assert j[5] == t[5] == 6
+    same_error(lambda: torch.optim.swa_utils.get_ema_avg_fn(1.5), lambda: jtorch.optim.swa_utils.get_ema_avg_fn(1.5))
+    same_error(lambda: torch.optim.swa_utils.SWALR(_opt(torch), 0.1, anneal_epochs=-1),
+               lambda: jtorch.optim.swa_utils.SWALR(_opt(jtorch), 0.1, anneal_epochs=-1))

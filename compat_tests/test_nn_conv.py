@@ -141,35 +141,30 @@ def test_conv_errors():
                lambda: jnn.ConvTranspose2d(3, 4, 3, padding_mode="reflect"))
 
 
-class _TCNN(tnn.Module):
-    def __init__(self, nn):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-        )
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(8, 5)
+def make_cnn(nn):
+    """The same model source, written once, built with torch.nn or jtorch.nn."""
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(
+                nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+            )
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(8, 5)
 
-    def forward(self, x):
-        y = self.features(x)
-        return self.fc(self.pool(y).flatten(1))
-
-
-def _jcnn():
-    # the same class body written against jtorch.nn
-    class JCNN(jnn.Module):
-        __init__ = _TCNN.__init__
-        forward = _TCNN.forward
-    return JCNN(jnn)
+        def forward(self, x):
+            y = self.features(x)
+            return self.fc(self.pool(y).flatten(1))
+    return CNN()
 
 
 @pytest.mark.parametrize("train", [True, False])
 def test_small_cnn_end_to_end(train):
     torch.manual_seed(8)
-    t = _TCNN(tnn)
-    j = _jcnn()
+    t = make_cnn(tnn)
+    j = make_cnn(jnn)
     x = torch.randn(4, 3, 8, 8)
     # torch's running stats move in train mode: warm them once so eval uses non-trivial statistics
     with torch.no_grad():

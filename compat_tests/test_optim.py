@@ -1,7 +1,6 @@
 """jtorch.optim against torch.optim: same parameters, same data, same trajectory at every step."""
 import copy
 import importlib
-import warnings
 
 import numpy as np
 import pytest
@@ -145,7 +144,8 @@ def test_state_dict_layout_and_round_trip():
         for i in tsd["state"]:
             assert list(jsd["state"][i].keys()) == list(tsd["state"][i].keys()), name
             for k in tsd["state"][i]:
-                assert_same(jsd["state"][i][k], tsd["state"][i][k], msg=f"{name} {k}")
+                tv = tsd["state"][i][k]
+                assert_same(jsd["state"][i][k], tv, rtol=1e-5, atol=1e-5 * float(tv.abs().max()), msg=f"{name} {k}")
         # jtorch state -> a fresh torch optimizer, and torch state -> a fresh jtorch optimizer: both continue equal
         t2, j2 = _pair(name, kw)
         with torch.no_grad():
@@ -250,7 +250,8 @@ def test_lr_change_does_not_recompile():
         o.param_groups[0]["betas"] = (0.9 - 0.01 * i, 0.999)
         jp[0].grad = jtorch.ones(3)
         o.step()
-        fn = F._group_fn(F.adam, tuple(sorted(o._flags(o.param_groups[0]).items())))
+        fn = F._group_fn(F.adam, tuple(sorted(o._flags(o.param_groups[0]).items())),
+                         ("lr", "beta1", "beta2", "eps", "weight_decay"))
         sizes.append(fn._cache_size())
     assert sizes[1:] == [sizes[0]] * 4
 
@@ -264,7 +265,7 @@ def test_tensor_lr():
 def test_hooks_and_closure_and_add_param_group():
     W, b, X, Y = _problem()
     for M in (torch, jtorch):
-        conv = (lambda x: x) if M is torch else to_j
+        conv = (lambda x: x.clone()) if M is torch else to_j
         p = conv(W).requires_grad_()
         q = conv(b).requires_grad_()
         o = M.optim.SGD([p], lr=0.1)
@@ -340,7 +341,8 @@ def test_step_is_traceable():
 @pytest.mark.parametrize("kw", [dict(lr=1, max_iter=5, history_size=4),
                                 dict(lr=0.8, max_iter=6, line_search_fn="strong_wolfe")])
 def test_lbfgs(kw):
-    W, b, X, Y = _problem()
+    # float64: L-BFGS near the optimum amplifies float32 rounding (dot-product order); in float64 it agrees to 1e-14
+    W, b, X, Y = _problem(torch.float64)
     tp = [W.clone().requires_grad_(), b.clone().requires_grad_()]
     jp = [to_j(W).requires_grad_(), to_j(b).requires_grad_()]
     to, jo = torch.optim.LBFGS(tp, **kw), jtorch.optim.LBFGS(jp, **kw)
@@ -361,11 +363,110 @@ def test_lbfgs(kw):
             loss.backward()
             return loss
         lt, lj = to.step(tc), jo.step(jc)
-        assert float(lj) == pytest.approx(float(lt), rel=1e-5)
+        assert float(lj) == pytest.approx(float(lt), rel=1e-10)
         for a, c in zip(jp, tp):
-            assert_same(a.detach(), c.detach(), rtol=1e-4, atol=1e-5, msg=f"iteration {i}")
+            assert_same(a.detach(), c.detach(), rtol=1e-9, atol=1e-10, msg=f"iteration {i}")
         ts, js = to.state[tp[0]], jo.state[jp[0]]
         assert (ts["func_evals"], ts["n_iter"]) == (js["func_evals"], js["n_iter"])
         assert list(ts.keys()) == list(js.keys())
     same_error(lambda: torch.optim.LBFGS([{"params": [tp[0]]}, {"params": [tp[1]]}]),
                lambda: jtorch.optim.LBFGS([{"params": [jp[0]]}, {"params": [jp[1]]}]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,kw", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_trajectory_200_steps(name, kw):
+    """200 steps at a quarter of the lr (these small tanh regressions turn chaotic once an adaptive method
+    oscillates around the optimum: rounding-order differences then double every few steps, in torch vs torch
+    too); float64, 1e-6 relative at every step (the 60-step float32 runs above check float32 at 1e-5)."""
+    kw = dict(kw)
+    kw["lr"] = kw.get("lr", {"Adadelta": 1.0, "Adagrad": 1e-2}.get(name, 1e-3)) * 0.25
+    if name == "Adamax":
+        kw.pop("betas", None)   # beta1=0.6 makes Adamax sign-like: chaotic at step ~190 even in float64
+    _run_both(*_pair(name, kw, dtype=torch.float64), 200, rtol=1e-6)
+
+
+def test_nn_module_training_loop():
+    """nn.Linear model, AdamW + OneCycleLR, grad clipping-free loop: parameters equal torch's at every step."""
+    g = torch.Generator().manual_seed(3)
+    X, Y = torch.randn(16, 5, generator=g), torch.randn(16, 2, generator=g)
+    tm = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    jm = jtorch.nn.Sequential(jtorch.nn.Linear(5, 8), jtorch.nn.Tanh(), jtorch.nn.Linear(8, 2))
+    with jtorch.no_grad():
+        for a, c in zip(jm.parameters(), tm.parameters()):
+            a.copy_(to_j(c.detach()))
+    to = torch.optim.AdamW(tm.parameters(), lr=0.01)
+    jo = jtorch.optim.AdamW(jm.parameters(), lr=0.01)
+    ts = torch.optim.lr_scheduler.OneCycleLR(to, max_lr=0.05, total_steps=40)
+    js = jtorch.optim.lr_scheduler.OneCycleLR(jo, max_lr=0.05, total_steps=40)
+    jX, jY = to_j(X), to_j(Y)
+    params = list(jm.parameters())
+    for i in range(39):
+        for m, o, s, x, y in ((tm, to, ts, X, Y), (jm, jo, js, jX, jY)):
+            o.zero_grad()
+            ((m(x) - y) ** 2).mean().backward()
+            o.step()
+            s.step()
+        for a, c in zip(jm.parameters(), tm.parameters()):
+            assert_same(a.detach(), c.detach(), rtol=1e-5, atol=1e-5 * float(c.abs().max()), msg=f"step {i}")
+    assert all(a is b for a, b in zip(params, jm.parameters()))
+    assert isinstance(params[0], jtorch.nn.Parameter)
+
+
+def test_user_defined_optimizer_subclass():
+    """A torch-style custom optimizer (in-place tensor ops in step, state per parameter) runs unchanged."""
+    def make(M):
+        class SignSGD(M.optim.Optimizer):
+            def __init__(self, params, lr=0.01, momentum=0.5):
+                super().__init__(params, dict(lr=lr, momentum=momentum))
+
+            @M.no_grad()
+            def step(self, closure=None):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is None:
+                            continue
+                        st = self.state[p]
+                        if "buf" not in st:
+                            st["buf"] = M.zeros_like(p)
+                        st["buf"].mul_(group["momentum"]).add_(p.grad)
+                        p.add_(st["buf"].sign(), alpha=-group["lr"])
+        return SignSGD
+    W, b, X, Y = _problem()
+    tp = [W.clone().requires_grad_(), b.clone().requires_grad_()]
+    jp = [to_j(W).requires_grad_(), to_j(b).requires_grad_()]
+    to, jo = make(torch)(tp, lr=0.02), make(jtorch)(jp, lr=0.02)
+    calls = []
+    jo.register_step_post_hook(lambda *a: calls.append(1))
+    _run_both((tp, to, X, Y), (jp, jo, to_j(X), to_j(Y)), 10)
+    assert len(calls) == 10
+    assert_same(jo.state_dict()["state"][0]["buf"], to.state_dict()["state"][0]["buf"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.01, amsgrad=True)), ("Rprop", dict(lr=0.01)),
+                                     ("ASGD", dict(lr=0.05, t0=3)), ("SGD", dict(lr=0.1, momentum=0.9)),
+                                     ("NAdam", dict(lr=0.01))])
+def test_compiled_training_step(name, kw):
+    """forward + backward + opt.step() + a scheduler changing lr: one compiled program, no retrace per lr."""
+    (tp, to, X, Y), (jp, jo, jX, jY) = _pair(name, kw)
+    ts = torch.optim.lr_scheduler.ExponentialLR(to, gamma=0.9)
+    js = jtorch.optim.lr_scheduler.ExponentialLR(jo, gamma=0.9)
+
+    def make(M, P, o):
+        def step(x, y):
+            o.zero_grad()
+            loss = _loss(M, P, x, y)
+            loss.backward()
+            o.step()
+            return loss
+        return step
+    tstep, jstep = make(torch, tp, to), jtorch.compile(make(jtorch, jp, jo))
+    for i in range(6):
+        tl, jl = tstep(X, Y), jstep(jX, jY)
+        ts.step()
+        js.step()
+        assert_same(jl, tl.detach(), rtol=1e-5, atol=1e-6)
+        for a, c in zip(jp, tp):
+            assert_same(a.detach(), c.detach(), rtol=1e-5, atol=1e-6, msg=f"{name} step {i}")
+    assert jstep.trace_count <= 2
+    assert list(jo.state[jp[0]].keys()) == list(to.state[tp[0]].keys())

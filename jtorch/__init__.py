@@ -145,7 +145,7 @@ def _lazy(name):
 _LAZY = {"nn", "optim", "utils", "amp", "func", "distributions", "linalg", "fft", "special", "backends", "jit",
          "compiler", "distributed", "testing", "profiler", "onnx", "hub", "multiprocessing", "library", "export",
          "overrides", "types", "_dynamo", "serialization", "random", "cpu", "mps", "xla", "sparse", "masked", "quantization",
-         "ao", "futures", "package", "version"}
+         "ao", "futures", "package", "version", "signal"}
 
 
 def __getattr__(name):

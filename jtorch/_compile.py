@@ -32,7 +32,6 @@ import weakref
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ._tensor import Tensor, wrap, UntraceableError
 from .autograd.grad_mode import STATE
@@ -43,6 +42,7 @@ from ._ops import autocast_state
 class _Config:
     """jtorch._dynamo.config: the knobs torch code sets (most are accepted and ignored)."""
     cache_size_limit = 8
+    recompile_limit = 8          # torch >= 2.6 spelling of cache_size_limit
     accumulated_cache_size_limit = 256
     suppress_errors = False
     verbose = False
@@ -55,6 +55,7 @@ class _Config:
 config = _Config()
 
 _COMPILING = [0]
+TRACE_DEVICE = [None]  # the device of the traced program's data (what Tensor.device says while tracing)
 _REGISTRY = weakref.WeakSet()
 _NEG = itertools.count(-(1 << 40), -(1 << 20))  # version stamps used while tracing (never valid outside)
 _MISS = object()
@@ -91,6 +92,7 @@ class _CacheLimit(Exception):
 _SKIP_MODULES = ("jax", "jaxlib", "numpy", "builtins", "jtorch.autograd", "jtorch._ops", "jtorch._dtype",
                  "jtorch._device", "jtorch._compile", "typing", "abc", "threading", "logging", "enum", "warnings",
                  "weakref", "_thread", "io", "torch", "flax", "optax")
+_SKIP_FUNCS = ("jtorch.", "jax", "numpy", "functools", "torch.", "flax", "optax")
 _SCALARS = (bool, int, float, str, type(None))
 
 
@@ -164,8 +166,7 @@ class _Plan:
                 elif self._visit(v, depth + 1):
                     rel = True
                     self.guard_obj.append([obj, k, v])
-            if rel:
-                self.guard_len.append((obj, len(obj)))
+            self.guard_len.append((obj, len(obj)))   # new entries (lazily created state) change the plan
             if rel or id(obj) in self._scalar_dicts:
                 self.guard_scalar.extend(scal)
         elif isinstance(obj, (list, tuple)):
@@ -176,12 +177,14 @@ class _Plan:
                     rel = True
                     if isinstance(obj, list):
                         self.guard_obj.append([obj, i, v])
-            if rel and isinstance(obj, list):
+            if isinstance(obj, list):
                 self.guard_len.append((obj, len(obj)))
         elif isinstance(obj, (set, frozenset)):
             for v in list(obj):
                 rel = self._visit(v, depth + 1) or rel
         elif isinstance(obj, types.FunctionType):
+            if (obj.__globals__.get("__name__") or "").startswith(_SKIP_FUNCS):
+                return False  # library code: its module globals are not the user's state
             if obj.__closure__:
                 for c in obj.__closure__:
                     try:
@@ -294,7 +297,7 @@ def _hk(k):
 class _Record:
     """What one trace found; carried out of jax.jit as the aux data of the output pytree."""
     __slots__ = ("out_tree", "out_static", "out_is_arr", "out_rg", "modified", "grad_kinds", "gin_mod",
-                 "replays", "arg_mod", "needs_node", "diff_out", "n_state")
+                 "replays", "arg_mod", "needs_node", "diff_out", "n_state", "new_state")
 
     def __hash__(self):
         return id(self)
@@ -353,6 +356,8 @@ def _run_traced(cf, plan, call, state_arrays, grad_arrays, arg_arrays, hp):
     installed = {}  # id(tensor) -> installed tracer
     csnap = [(d, dict(d)) for d in plan.dicts]
     lsnap = [(l, list(l)) for l in plan.lists]
+    prev_device = TRACE_DEVICE[0]
+    TRACE_DEVICE[0] = _device_of(S, call)
     _COMPILING[0] += 1
     prev_enabled = STATE.enabled
 
@@ -484,11 +489,16 @@ def _run_traced(cf, plan, call, state_arrays, grad_arrays, arg_arrays, hp):
         replays, new_arrays = [], []
         for l, snap in lsnap:
             if len(l) != len(snap) or any(a is not b for a, b in zip(l, snap)):
-                if any(isinstance(v, Tensor) or _has_tracer(v) for v in l):
-                    raise _Fallback("a list holding tensors was changed inside the compiled function")
+                raise _Fallback("a Python list was changed inside the compiled function (that would happen only "
+                                "once, while tracing)")
         hp_keys = {(id(g), k) for g, k, _ in plan.hp_locs}
+        reach = None
         for d, snap in csnap:
             if len(d) == len(snap) and all(d.get(k, _MISS) is v for k, v in snap.items()):
+                continue
+            if reach is None:  # what is still reachable now (a dict replaced by a new one does not matter)
+                reach = {id(x) for x in _Plan(plan.roots, ()).dicts}
+            if id(d) not in reach:
                 continue
             for k in snap:
                 if k not in d:
@@ -531,6 +541,9 @@ def _run_traced(cf, plan, call, state_arrays, grad_arrays, arg_arrays, hp):
                         new_arrays.append(t._value)
                     replays.append(("tree", d, k, (v, tuple(idx))))
         rec.replays = tuple(replays)
+        # state created by this call (first-step optimizer state, a lazily made buffer): the next call
+        # must re-discover, whatever the guard says
+        rec.new_state = any(r[0] == "tree" or (r[0] == "tensor" and not isinstance(r[3][2], Tensor)) for r in replays)
 
         rec.needs_node = bool(prev_enabled and not backward_ran and any(rg))
         rec.diff_out = tuple(i for i, (a, r) in enumerate(zip(is_arr, rg)) if a is True and r)
@@ -558,6 +571,20 @@ def _run_traced(cf, plan, call, state_arrays, grad_arrays, arg_arrays, hp):
             if len(l) != len(snap) or any(a is not b for a, b in zip(l, snap)):
                 l[:] = snap
         _COMPILING[0] -= 1
+        TRACE_DEVICE[0] = prev_device
+
+
+def _device_of(S, call):
+    """The device of the first concrete array among the arguments and the state."""
+    from ._device import from_jax_device
+    for t in [t for _, t in call.arg_tensors] + list(S):
+        a = t.__dict__.get("_data")
+        if a is not None and not _is_tracer(a) and hasattr(a, "devices"):
+            try:
+                return from_jax_device(next(iter(a.devices())))
+            except Exception:  # noqa: BLE001
+                continue
+    return None
 
 
 def _concretize(t, arr):
@@ -653,8 +680,9 @@ def _autocast_key():
 class CompiledFunction:
     """The callable jtorch.compile returns for a function."""
 
-    def __init__(self, fn, fullgraph=False, dynamic=None, mode=None, options=None, backend=None):
+    def __init__(self, fn, fullgraph=False, dynamic=None, mode=None, options=None, backend=None, roots=()):
         self._fn = fn
+        self._roots = tuple(roots)
         self._fullgraph = fullgraph
         self._mode = mode
         self._plans = {}
@@ -735,8 +763,6 @@ class CompiledFunction:
             self._eager_keys.add(key)
             return self._fn(*args, **kwargs)
         except Exception as e:  # noqa: BLE001
-            if os.environ.get("JTORCH_COMPILE_DEBUG"):
-                import traceback; traceback.print_exc()
             if plan.hp_locs and not self._hp_bake:
                 # maybe only the traced hyper-parameters (lr...) were the problem: bake them and retry
                 self._hp_bake = True
@@ -777,14 +803,15 @@ class CompiledFunction:
 
     def _make_plan(self, others):
         from . import _random
-        roots = [self._fn, _random.default_generator] + list(others)
+        roots = [self._fn, _random.default_generator] + list(self._roots) + list(others)
         p = _Plan(roots, () if self._hp_bake else self._lift_keys).finish()
+        p.roots = roots
         p.other_ids = tuple(map(id, others))
         old = self._plans.get((p.sig, p.other_ids))
         if old is not None:
             old.guard_obj, old.guard_len, old.guard_scalar = p.guard_obj, p.guard_len, p.guard_scalar
             old._guard_index, old.dicts, old.lists = p._guard_index, p.dicts, p.lists
-            old.hp_locs = p.hp_locs
+            old.hp_locs, old.roots = p.hp_locs, p.roots
             p = old
         else:
             self._plans[(p.sig, p.other_ids)] = p
@@ -796,12 +823,13 @@ class CompiledFunction:
         def pure(state_arrays, grad_arrays, arg_arrays, hp, static):
             if not self._abstract:
                 self.trace_count += 1
-                if self.trace_count > config.cache_size_limit:
+                limit = config.recompile_limit if config.recompile_limit != 8 else config.cache_size_limit
+                if self.trace_count > limit:
                     if not self._limit_warned:
                         self._limit_warned = True
                         warnings.warn(
                             f"jtorch.compile: {getattr(self._fn, '__qualname__', 'function')} hit the recompile "
-                            f"limit (jtorch._dynamo.config.cache_size_limit = {config.cache_size_limit}); new "
+                            f"limit (jtorch._dynamo.config.cache_size_limit = {limit}); new "
                             f"shapes, flags or state now run eagerly. Recompiles come from changing input shapes, "
                             f"dtypes, requires_grad, train/eval mode, or Python values the function reads.",
                             UserWarning, stacklevel=5)
@@ -839,11 +867,6 @@ class CompiledFunction:
             fn = plan.jit_a_keep
         self._call = call
         try:
-            if os.environ.get("JTORCH_COMPILE_DEBUG"):
-                for nm, arrs in (("state", state_arrays), ("grad", grad_arrays), ("arg", arg_arrays)):
-                    for i, a in enumerate(arrs):
-                        if _is_tracer(a):
-                            print("TRACER IN", nm, i, plan.tensors[i] if nm == "state" else None)
             out = fn(tuple(state_arrays), tuple(grad_arrays), tuple(arg_arrays), hp, static)
         finally:
             self._call = None
@@ -896,6 +919,8 @@ class CompiledFunction:
                 for t, j in idx:
                     _concretize(t, new[j])
                 d[k] = obj
+        if rec.new_state:
+            self._plan = None
 
     def _outputs(self, rec, user):
         it = iter(user)
@@ -1074,7 +1099,7 @@ def _make_optimized_module_class(Module):
         def __init__(self, mod, **kw):
             Module.__init__(self)
             self._orig_mod = mod
-            self.__dict__["_compiled_call"] = CompiledFunction(_call_module(mod), **kw)
+            self.__dict__["_compiled_call"] = CompiledFunction(_call_module(mod), roots=(mod,), **kw)
 
         def __call__(self, *args, **kwargs):
             return self._compiled_call(*args, **kwargs)

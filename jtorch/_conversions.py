@@ -18,15 +18,20 @@ def _parse_to(args, kwargs):
     kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    nbool = 0
     for a in args:
         if isinstance(a, Tensor):
             dev, dt = a.device, a.dtype
+        elif isinstance(a, bool):   # positional (non_blocking, copy); bool before int: True is not cuda:1
+            if nbool == 0:
+                non_blocking = a
+            else:
+                copy = a
+            nbool += 1
         elif isinstance(a, (D.dtype, type)) or (isinstance(a, str) and a.replace("torch.", "") in D._BY_NAME):
             dt = a
         elif isinstance(a, (str, device_cls, int)):
             dev = a
-        elif isinstance(a, bool):
-            non_blocking = a
         elif a is not None:
             dt = a
     return (as_device(dev) if dev is not None else None), (D.to_dtype(dt) if dt is not None else None), copy

@@ -162,7 +162,7 @@ empty = _factory("empty")
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False, **kw):
-    return empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
@@ -249,7 +249,8 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         i = np.arange(steps, dtype=np.float64)
         step = (end - start) / max(steps - 1, 1)
         half = steps // 2
-        vals = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+        vals = np.where(i < half, start + step * i, end - step * (steps - 1 - i)) if steps > 1 else \
+            np.full(steps, start, np.float64)
         arr = jnp.asarray(vals.astype(dt.np))
     return _finish(arr, device, requires_grad)
 

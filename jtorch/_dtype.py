@@ -198,7 +198,7 @@ class finfo:
         self.min = float(fi.min)
         self.tiny = float(fi.tiny)
         self.smallest_normal = self.tiny
-        self.resolution = float(fi.resolution)
+        self.resolution = 10.0 ** -int(fi.precision)
         self.dtype = type.to_real().name
 
     def __repr__(self):
@@ -209,6 +209,8 @@ class finfo:
 class iinfo:
     def __init__(self, type):
         type = to_dtype(type)
+        if type is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
         if type.is_floating_point or type.is_complex:
             raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo to handle '{type}'")
         ii = np.iinfo(np.uint8 if type is bool_ else type.np)

@@ -254,6 +254,12 @@ class Tensor:
         if self._meta_shape is not None:
             return _device_cls("meta")
         a = self._value
+        if isinstance(a, jax.core.Tracer):  # while compiling (asking a tracer is slow and raises)
+            from ._compile import TRACE_DEVICE
+            if TRACE_DEVICE[0] is not None:
+                return TRACE_DEVICE[0]
+            from ._creation_defaults import get_default_device
+            return get_default_device() or _device_cls("cpu")
         try:
             devs = a.devices()
         except Exception:  # a tracer while compiling
@@ -457,14 +463,19 @@ class Tensor:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
+    def _scalar(self):
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._scalar())
 
     def __index__(self):
         if self.dtype.is_floating_point or self.dtype.is_complex or self.numel() != 1:
@@ -553,10 +564,10 @@ class Tensor:
     def bool(self, memory_format=None):
         return self.to(D.bool_)
 
-    def cfloat(self):
+    def cfloat(self, memory_format=None):
         return self.to(D.complex64)
 
-    def cdouble(self):
+    def cdouble(self, memory_format=None):
         return self.to(D.complex128)
 
     def pin_memory(self, device=None):

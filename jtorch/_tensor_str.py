@@ -65,7 +65,8 @@ class _Formatter:
                     self.sci_mode = True
         if PRINT_OPTS.sci_mode is not None:
             self.sci_mode = PRINT_OPTS.sci_mode
-        for x in v:
+        # torch sizes the columns from the nonzero finite values only (zeros, nan and inf don't count)
+        for x in finite[finite != 0]:
             self.max_width = max(self.max_width, len(self._fmt(x)))
 
     def _fmt(self, x):
@@ -109,7 +110,7 @@ def _summarized(a, edge):
 
 def _scalar_str(x, fmt, dtype):
     if dtype is D.bool_:
-        return str(bool(x))
+        return fmt.format(x)
     if dtype.is_complex:
         re, im = fmt
         r = re.format(x.real)
@@ -130,7 +131,7 @@ def _vector_str(a, indent, fmt, dtype, summarize):
         w = fmt.width()
     per_line = max(math.floor((PRINT_OPTS.linewidth - indent) / (w + 2)), 1)
     if summarize and a.shape[0] > 2 * edge:
-        items = [_scalar_str(x, fmt, dtype) for x in a[:edge]] + ["..."] + \
+        items = [_scalar_str(x, fmt, dtype) for x in a[:edge]] + [" ..."] + \
                 [_scalar_str(x, fmt, dtype) for x in a[-edge:]]
     else:
         items = [_scalar_str(x, fmt, dtype) for x in a]
@@ -156,11 +157,14 @@ def _tensor_str(a, indent, fmt, dtype, summarize):
 
 
 class _BoolFmt:
+    def __init__(self, values):
+        self.w = 5 if values.size and not values.all() else 4
+
     def width(self):
-        return 5
+        return self.w
 
     def format(self, x):
-        return str(bool(x))
+        return str(bool(x)).rjust(self.w)
 
 
 def tensor_body(t, indent=7):
@@ -169,7 +173,7 @@ def tensor_body(t, indent=7):
     summarize = a.size > PRINT_OPTS.threshold
     shown = _summarized(a, PRINT_OPTS.edgeitems) if summarize else a
     if dtype is D.bool_:
-        fmt = _BoolFmt()
+        fmt = _BoolFmt(shown)
     elif dtype.is_complex:
         fmt = (_Formatter(np.real(shown), D.float64), _Formatter(np.abs(np.imag(shown)), D.float64))
     elif dtype.is_floating_point:

@@ -23,7 +23,7 @@ def main():
         fw = sum(r["forward"] == "pass" for r in results.values())
         gr_applicable = [r for r in results.values() if r["grad"] not in ("n/a",)]
         gr = sum(r["grad"] == "pass" for r in gr_applicable)
-        missing = sum(r["forward"] == "missing" for r in results.values())
+        missing = sum(r["forward"].startswith("missing") for r in results.values())
         lines += ["## OpInfo sweep", "",
                   f"- entries: {n}; forward pass: {fw} ({100 * fw / n:.1f}%); missing in jtorch: {missing}",
                   f"- gradient pass: {gr} of {len(gr_applicable)} entries with a gradient check "

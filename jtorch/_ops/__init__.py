@@ -1,7 +1,7 @@
 """Collects every op declaration and derives the public surface from it: `jtorch.<name>`,
 `Tensor.<name>`, `Tensor.<name>_` and the Python operators (see methods.py)."""
 from .registry import OPS, OpDef
-from . import pointwise, reduction, shape, indexing, blas, linalg_ops, fft_ops, special_ops, sampling_ops, conv_ops, nn_ops  # noqa: F401  (declarations)
+from . import pointwise, reduction, shape, indexing, blas, linalg_ops, fft_ops, special_ops, sampling_ops, conv_ops, nn_ops, tail_ops  # noqa: F401  (declarations)
 
 
 def resolve(name):

@@ -2,7 +2,7 @@
 import jax
 import jax.numpy as jnp
 
-from .registry import op, alias
+from .registry import op, alias, varargs, OPS
 from .util import norm_dim
 
 
@@ -132,6 +132,13 @@ def mv(input, vec):
 
 @op(static=("dims",), promote="same")
 def tensordot(a, b, dims=2):
+    if isinstance(dims, (tuple, list)) and len(dims) == 2 and isinstance(dims[0], (tuple, list)):
+        # torch broadcasts a size-1 contracted dim against the other side's: sum that side first
+        for da, db in zip(dims[0], dims[1]):
+            if a.shape[da] == 1 and b.shape[db] != 1:
+                b = b.sum(axis=db, keepdims=True)
+            elif b.shape[db] == 1 and a.shape[da] != 1:
+                a = a.sum(axis=da, keepdims=True)
     return jnp.tensordot(a, b, axes=dims)
 
 
@@ -164,3 +171,7 @@ def trace(input):
 def block_diag(tensors):
     return jax.scipy.linalg.block_diag(*[t if t.ndim == 2 else t.reshape(1, -1) if t.ndim == 1 else t.reshape(1, 1)
                                          for t in tensors])
+
+
+varargs(OPS["chain_matmul"], "tensors")
+varargs(OPS["block_diag"], "tensors")

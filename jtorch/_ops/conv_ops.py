@@ -260,12 +260,13 @@ def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, ret
         raise RuntimeError(f'"{name}" not implemented for \'Bool\'')
     else:
         low = jnp.array(jnp.iinfo(x.dtype).min, x.dtype)
-    if not return_indices:
+    if not return_indices and all(di == 1 for di in d):  # (jax has no VJP for dilated max windows)
         pads = [(0, 0), (0, 0)]
         for i, ki, si, pi, di, o in zip(sp, k, s, p, d, outs):
             hi = max((o - 1) * si + di * (ki - 1) + 1 - i - pi, 0)
             pads.append((pi, hi))
-        out = jax.lax.reduce_window(x, low, jax.lax.max, (1, 1) + k, (1, 1) + s, pads,
+        init = np.array(-np.inf if jnp.issubdtype(x.dtype, jnp.floating) else np.iinfo(x.dtype).min, x.dtype)
+        out = jax.lax.reduce_window(x, init, jax.lax.max, (1, 1) + k, (1, 1) + s, pads,
                                     window_dilation=(1, 1) + d)
         return out[0] if unb else out
     # separable gather: carry values and flat input indices dim by dim (last dim first), which
@@ -296,8 +297,8 @@ def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, ret
         idx = jnp.take_along_axis(gi, jnp.expand_dims(am, ax + 1), axis=ax + 1).squeeze(ax + 1)
     idx = idx.astype(jnp.int64)
     if unb:
-        return vals[0], idx[0]
-    return vals, idx
+        vals, idx = vals[0], idx[0]
+    return (vals, idx) if return_indices else vals
 
 
 _POOL_STATIC = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
@@ -329,7 +330,7 @@ def _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include
         hi = max((o - 1) * si + ki - i - pi, 0)
         pads.append((pi, hi))
     acc = jnp.float32 if x.dtype in (jnp.float16, jnp.bfloat16) else x.dtype
-    tot = jax.lax.reduce_window(x.astype(acc), jnp.array(0, acc), jax.lax.add, (1, 1) + k, (1, 1) + s, pads)
+    tot = jax.lax.reduce_window(x.astype(acc), np.array(0, acc), jax.lax.add, (1, 1) + k, (1, 1) + s, pads)
     if divisor_override is not None:
         out = tot / divisor_override
     else:
@@ -685,29 +686,34 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     flat = input.reshape(N, C, -1)
     strides = np.cumprod((1,) + tuple(sizes[::-1]))[:-1][::-1]
 
-    def gather(ints):
+    def gather(ints, weights=None):
+        """ints: per spatial axis, integer coords of shape (taps, N, *out_sp); sums taps * weights."""
+        taps = ints[0].shape[0]
         valid = jnp.ones(ints[0].shape, bool)
         lin = jnp.zeros(ints[0].shape, jnp.int64)
         for a in range(nsp):
             valid = valid & (ints[a] >= 0) & (ints[a] < sizes[a])
             lin = lin + jnp.clip(ints[a], 0, sizes[a] - 1).astype(jnp.int64) * int(strides[a])
-        v = jnp.take_along_axis(flat, lin.reshape(N, 1, -1), axis=2).reshape((N, C) + out_sp)
-        return v * valid.reshape((N, 1) + out_sp).astype(v.dtype)
+        lin = jnp.moveaxis(lin, 0, 1).reshape(N, 1, -1)              # (N, 1, taps*P)
+        v = jnp.take_along_axis(flat, lin, axis=2).reshape((N, C, taps) + out_sp)
+        w = valid.astype(v.dtype) if weights is None else weights * valid.astype(v.dtype)
+        w = jnp.moveaxis(w, 0, 1)[:, None]                           # (N, 1, taps, *out_sp)
+        return jnp.sum(v * w, axis=2)
 
     if mode == "nearest":
-        return gather([jnp.round(c).astype(jnp.int64) for c in coords])
+        return gather([jnp.round(c).astype(jnp.int64)[None] for c in coords])
     if mode == "bilinear":
         fl = [jnp.floor(c) for c in coords]
         fr = [c - f for c, f in zip(coords, fl)]
-        out = 0
+        ints, ws = [[] for _ in range(nsp)], []
         for corner in range(2 ** nsp):
             bits = [(corner >> (nsp - 1 - a)) & 1 for a in range(nsp)]
-            ints = [(fl[a] + bits[a]).astype(jnp.int64) for a in range(nsp)]
             w = 1
             for a in range(nsp):
+                ints[a].append((fl[a] + bits[a]).astype(jnp.int64))
                 w = w * (fr[a] if bits[a] else 1 - fr[a])
-            out = out + gather(ints) * w.reshape((N, 1) + out_sp)
-        return out
+            ws.append(w)
+        return gather([jnp.stack(i) for i in ints], jnp.stack(ws))
     if mode == "bicubic":
         if nsp != 2:
             raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
@@ -724,7 +730,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
             return [((A * x1 - 5 * A) * x1 + 8 * A) * x1 - 4 * A, ((A + 2) * x - (A + 3)) * x * x + 1,
                     ((A + 2) * x2 - (A + 3)) * x2 * x2 + 1, ((A * x3 - 5 * A) * x3 + 8 * A) * x3 - 4 * A]
         wy, wx = cw(t[0]), cw(t[1])
-        out = 0
+        iys, ixs, ws = [], [], []
         for a in range(4):
             for b in range(4):
                 iy = fl[0] - 1 + a
@@ -732,9 +738,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
                 if padding_mode != "zeros":
                     iy = _pad_coord(iy, sizes[0], padding_mode, align_corners)
                     ix = _pad_coord(ix, sizes[1], padding_mode, align_corners)
-                v = gather([iy.astype(jnp.int64), ix.astype(jnp.int64)])
-                out = out + v * (wy[a] * wx[b]).reshape((N, 1) + out_sp)
-        return out
+                iys.append(iy.astype(jnp.int64))
+                ixs.append(ix.astype(jnp.int64))
+                ws.append(wy[a] * wx[b])
+        return gather([jnp.stack(iys), jnp.stack(ixs)], jnp.stack(ws))
     raise RuntimeError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
                        f"got: '{mode}'")
 

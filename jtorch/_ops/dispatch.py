@@ -42,16 +42,110 @@ def result_type(leaves, mask):
     return D._combine(dims, D._combine(zeros, scal))
 
 
+_SIMPLE_STATIC = frozenset([int, float, str, type(None), D.dtype])
+_NO_TAG = ()
+
+
 def call(opdef, args, kwargs):
+    fast = opdef._fast
+    if fast is not None and not kwargs and autocast_state.ACTIVE[0] is None:
+        plan = fast.get(len(args))
+        if plan is not None:
+            # hot path: positional Tensors / Python scalars / simple static values, the rest defaults
+            kinds, stemplate, struct, extra, tag, nones = plan
+            st = list(stemplate) if stemplate else stemplate
+            arrays = []
+            need_grad = False
+            sig = [D._default[0]]
+            for v, k in zip(args, kinds):
+                if k < 0:
+                    if isinstance(v, Tensor):
+                        a = v._data if v._base is None else v._value
+                        arrays.append(a)
+                        if v._requires_grad:
+                            need_grad = True
+                        if k == -1:
+                            sig.append(a.dtype)
+                            sig.append(a.shape == ())
+                    elif type(v) in _scalar_types:
+                        arrays.append(v)
+                        if k == -1:
+                            sig.append(type(v))
+                    else:
+                        break
+                else:
+                    t = type(v)
+                    if t in _SIMPLE_STATIC:
+                        st[k] = v
+                    elif t is tuple or t is list:
+                        st[k] = freeze(v)
+                    else:
+                        break
+            else:
+                if nones:
+                    arrays.extend(nones)
+                static = tuple(st) if st else ()
+                kern = _KERNELS.get((opdef, static, struct, tuple(sig) if opdef.promote is not None else None, None,
+                                     tag, extra))
+                if kern is not None:
+                    if opdef.check is not None:
+                        chk = dict(opdef.defaults)
+                        chk.update(zip(opdef.params, args))
+                        opdef.check(chk)
+                    try:
+                        res = kern.jfwd(*arrays)
+                    except (TypeError, ValueError) as e:
+                        if getattr(e, "_jtorch", False):
+                            raise
+                        raise translate_error(opdef, args, e) from None
+                    if type(res) is not tuple:
+                        o = wrap(res)
+                        if need_grad and STATE.enabled and opdef.differentiable:
+                            graph.record(kern, arrays, [v for v, k in zip(args, kinds) if k < 0] + list(nones), (o,),
+                                         opdef.linear)
+                        if opdef.view:
+                            _make_view(o, args[0], (opdef, static, struct, None))
+                        return o
+                    outs = tuple(wrap(r) for r in res)
+                    if need_grad and STATE.enabled and opdef.differentiable:
+                        graph.record(kern, arrays, [v for v, k in zip(args, kinds) if k < 0] + list(nones), outs,
+                                     opdef.linear)
+                    if opdef.view:
+                        for i, o in enumerate(outs):
+                            _make_view(o, args[0], (opdef, static, struct, i))
+                    return opdef.returns(*outs) if opdef.returns is not None else outs
     out = kwargs.pop("out", None) if kwargs else None
-    b = opdef.bind(args, kwargs)
+    vals = opdef.bind_list(args, kwargs)
     if opdef.check is not None:
-        opdef.check(b)
-    static = tuple([freeze(b[n]) for n in opdef.static])
+        opdef.check(dict(zip(opdef.params, vals)))
+    # static args: hashable, baked into the trace. A bool and an int compare equal (True == 1), so a
+    # static bool tags the kernel key (var(x, True) is not var(x, 1)).
+    tag = _NO_TAG
+    if opdef._sidx:
+        st = []
+        for i in opdef._sidx:
+            v = vals[i]
+            t = type(v)
+            if t is bool:
+                tag = True
+            elif t not in _SIMPLE_STATIC:
+                v = freeze(v)
+            st.append(v)
+        static = tuple(st)
+        if tag:
+            tag = tuple(type(v) is bool for v in static)
+    else:
+        static = ()
     leaves, struct, opmask = [], [], []
-    for name, is_op in zip(opdef.dynamic, opdef.operand_mask):
-        v = b[name]
-        if type(v) in (list, tuple) and (name in opdef.lists or not all(isinstance(x, _scalar_types) for x in v)):
+    extra = None
+    for i, is_list, dflt, is_op in opdef._dplan:
+        v = vals[i]
+        if v is dflt and dflt is not None:
+            struct.append(-2)                 # the default: a constant of the trace, not a jit argument
+            if is_op:
+                extra = (extra or []) + [dflt]
+            continue
+        if type(v) in (list, tuple) and (is_list or not all(isinstance(x, _scalar_types) for x in v)):
             struct.append(len(v))
             leaves.extend(v)
             opmask.extend([is_op] * len(v))
@@ -59,41 +153,68 @@ def call(opdef, args, kwargs):
             struct.append(-1)
             leaves.append(v)
             opmask.append(is_op)
-    res = run(opdef, static, tuple(struct), leaves, opmask)
+    res = run(opdef, static, tuple(struct), leaves, opmask, tag, extra)
     if out is not None:
         return _write_out(opdef, res, out)
     return res
 
 
-def run(opdef, static, struct, leaves, opmask):
+def run(opdef, static, struct, leaves, opmask, tag=_NO_TAG, extra=None):
     acast = None
     if autocast_state.ACTIVE[0] is not None:
         # autocast: the dtype float leaves are cast to inside the kernel (None: op not on the lists)
         acast = autocast_state.ACTIVE[0].cast_dtype(opdef, leaves)
-    cdtype = None
     promote = opdef.promote
-    if promote is not None:
-        if callable(promote):
-            promote = promote(static)
-        cdtype = result_type(leaves, opmask)
-        if promote == "float" and cdtype is not None and cdtype._cat < 2:
-            cdtype = D._default[0]
-        if acast is not None and cdtype is not None and cdtype._cat == 2 and cdtype is not D.float64:
-            cdtype = acast
+    # One pass over the leaves: the arrays for jit, whether grad is needed, and the promotion
+    # signature (operand dtypes, 0-dim or not, scalar types). The kernel is keyed by the signature
+    # itself, so torch.result_type runs only when a new kernel is made.
     arrays = []
     need_grad = False
-    for v in leaves:
-        if isinstance(v, Tensor):
-            arrays.append(v._value)
-            if v._requires_grad:
-                need_grad = True
-        elif isinstance(v, (list, tuple, np.ndarray)):
-            arrays.append(jnp.asarray(v))
-        else:
-            arrays.append(v)
-    key = (opdef, static, struct, cdtype, acast)
+    if promote is None:
+        sig = None
+        for v in leaves:
+            if isinstance(v, Tensor):
+                arrays.append(v._data if v._base is None else v._value)
+                if v._requires_grad:
+                    need_grad = True
+            elif isinstance(v, (list, tuple, np.ndarray)):
+                arrays.append(jnp.asarray(v))
+            else:
+                arrays.append(v)
+    else:
+        sig = [D._default[0]]
+        for v, m in zip(leaves, opmask):
+            if isinstance(v, Tensor):
+                a = v._data if v._base is None else v._value
+                arrays.append(a)
+                if v._requires_grad:
+                    need_grad = True
+                if m:
+                    sig.append(a.dtype)
+                    sig.append(a.shape == ())
+            else:
+                if m and v is not None:
+                    sig.append(type(v) if type(v) in _scalar_types else D.scalar_dtype(v))
+                if isinstance(v, (list, tuple, np.ndarray)):
+                    arrays.append(jnp.asarray(v))
+                else:
+                    arrays.append(v)
+        sig = tuple(sig)
+    key = (opdef, static, struct, sig, acast, tag, extra and tuple(extra))
     kern = _KERNELS.get(key)
     if kern is None:
+        cdtype = None
+        if promote is not None:
+            if callable(promote):
+                promote = promote(static)
+            if extra:   # baked operand defaults still take part in type promotion
+                cdtype = result_type(leaves + extra, opmask + [True] * len(extra))
+            else:
+                cdtype = result_type(leaves, opmask)
+            if promote == "float" and cdtype is not None and cdtype._cat < 2:
+                cdtype = D._default[0]
+            if acast is not None and cdtype is not None and cdtype._cat == 2 and cdtype is not D.float64:
+                cdtype = acast
         kern = get_kernel(key, lambda: opdef.kernel_fn(static, struct, cdtype, acast), opdef.name)
     try:
         res = kern.jfwd(*arrays)
@@ -101,17 +222,16 @@ def run(opdef, static, struct, leaves, opmask):
         if getattr(e, "_jtorch", False):
             raise
         raise translate_error(opdef, leaves, e) from None
-    record = need_grad and STATE.enabled and opdef.differentiable
     if isinstance(res, tuple):
         outs = tuple(wrap(r) for r in res)
-        if record:
+        if need_grad and STATE.enabled and opdef.differentiable:
             graph.record(kern, arrays, leaves, outs, opdef.linear)
         if opdef.view:
             for i, o in enumerate(outs):
                 _make_view(o, leaves[0], (opdef, static, struct, i))
         return opdef.returns(*outs) if opdef.returns is not None else outs
     o = wrap(res)
-    if record:
+    if need_grad and STATE.enabled and opdef.differentiable:
         graph.record(kern, arrays, leaves, (o,), opdef.linear)
     if opdef.view:
         _make_view(o, leaves[0], (opdef, static, struct, None))

@@ -143,6 +143,8 @@ def parse_index(t, index):
                     dim += 1
                     continue
                 except Exception:
+                    if isinstance(i, (str, bytes)):
+                        raise TorchTypeError(f"new(): invalid data type '{type(i).__name__}'") from None
                     raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                                      "are valid indices (got " + type(i).__name__ + ")") from None
             if a.dtype == jnp.bool_ or a.dtype == jnp.uint8:
@@ -322,8 +324,8 @@ def index_select(input, dim, index):
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     d = norm_dim(dim, input.ndim)
-    if input.ndim == 0:
-        return input.reshape(index.shape)
+    if input.ndim == 0:   # torch keeps the input's (zero) number of dims
+        return input
     return jnp.take(input, index.reshape(-1), axis=d)
 
 
@@ -333,24 +335,33 @@ def _index_at(input, d, index):
 
 @op(static=("dim",), operands=("input", "source"), promote="same", inplace=True)
 def index_add(input, dim, index, source, *, alpha=1):
+    if input.ndim == 0:   # 0-dim: as a 1-element vector
+        return index_add.impl(input.reshape(1), 0, index.reshape(-1), source.reshape(-1), alpha=alpha).reshape(())
     d = norm_dim(dim, input.ndim)
     return input.at[_index_at(input, d, index)].add(alpha * source)
 
 
 @op(static=("dim",), operands=("input", "source"), promote="same", inplace=True)
 def index_copy(input, dim, index, source):
+    if input.ndim == 0:
+        return index_copy.impl(input.reshape(1), 0, index.reshape(-1), source.reshape(-1)).reshape(())
     d = norm_dim(dim, input.ndim)
     return input.at[_index_at(input, d, index)].set(source)
 
 
 @op(static=("dim",), operands=("input",), inplace=True)
 def index_fill(input, dim, index, value):
+    if input.ndim == 0:
+        return index_fill.impl(input.reshape(1), 0, index.reshape(-1), value).reshape(())
     d = norm_dim(dim, input.ndim)
     return input.at[_index_at(input, d, index)].set(jnp.asarray(value, input.dtype))
 
 
 @op(static=("dim", "reduce", "include_self"), operands=("input", "source"), promote="same", inplace=True)
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    if input.ndim == 0:
+        return index_reduce.impl(input.reshape(1), 0, index.reshape(-1), source.reshape(-1), reduce,
+                                 include_self=include_self).reshape(())
     d = norm_dim(dim, input.ndim)
     shape = list(source.shape)
     full_idx = jnp.broadcast_to(index.reshape([-1 if i == d else 1 for i in range(input.ndim)]), shape)
@@ -359,6 +370,21 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
 
 @op(lists=("indices",), operands=("input", "values"), static=("accumulate",), promote="same", inplace=True)
 def index_put(input, indices, values, accumulate=False):
+    if len(indices) == 1 and indices[0].dtype == jnp.bool_ and indices[0].ndim <= input.ndim:
+        # a boolean mask over the leading dims, without a data-dependent shape: the k-th selected
+        # position takes row k of values (or values broadcast when it has no row dimension)
+        m = indices[0]
+        rest = input.shape[m.ndim:]
+        values = jnp.asarray(values, input.dtype)
+        mb = m.reshape(m.shape + (1,) * len(rest))
+        if values.ndim > len(rest) and values.shape[0] != 1:
+            pos = jnp.maximum(jnp.cumsum(m.reshape(-1)) - 1, 0).reshape(m.shape)
+            vals = jnp.broadcast_to(values, (values.shape[0],) + rest)[pos]
+        else:
+            vals = jnp.broadcast_to(values.reshape(values.shape[-len(rest):] if len(rest) else ()) if values.ndim
+                                    else values, rest) if values.ndim <= len(rest) + 1 else values
+            vals = jnp.broadcast_to(vals.reshape(rest) if vals.size == int(np.prod(rest)) else vals, input.shape)
+        return input + jnp.where(mb, vals, 0) if accumulate else jnp.where(mb, vals, input)
     idx = tuple(i.astype(np.int64) if i.dtype == jnp.bool_ else i for i in indices)
     values = jnp.asarray(values, input.dtype)
     return input.at[idx].add(values) if accumulate else input.at[idx].set(values)

@@ -60,6 +60,15 @@ def linalg_slogdet(A):
 def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, rcond=None):
     if rcond is not None:
         rtol = rcond
+    if hermitian:   # torch reads only the lower triangle (eigh), so no symmetrisation
+        w, v = jnp.linalg.eigh(_hermitian_from(A, "L"))
+        aw = jnp.abs(w)
+        tol = (jnp.max(aw, axis=-1, keepdims=True) if aw.shape[-1] else jnp.zeros(aw.shape[:-1] + (1,), aw.dtype)) * (rtol if rtol is not None else
+                                                      (0.0 if atol else A.shape[-1] * jnp.finfo(A.dtype).eps))
+        if atol is not None:
+            tol = jnp.maximum(tol, atol)
+        winv = jnp.where(aw > tol, 1 / jnp.where(aw > tol, w, 1), 0).astype(v.dtype)
+        return (v * winv[..., None, :]) @ jnp.conj(jnp.swapaxes(v, -1, -2))
     return jnp.linalg.pinv(A, rtol=rtol, hermitian=hermitian) if atol is None else jnp.linalg.pinv(A, rtol=rtol)
 
 
@@ -87,10 +96,27 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
     vec = B.ndim == A.ndim - 1
     Bm = B[..., None] if vec else B
     sol = jnp.linalg.pinv(A) @ Bm
+    # torch's outputs per LAPACK driver: residuals (m > n) for gels/gelsd/gelss; rank for all but
+    # gels; singular values for gelsd/gelss
+    driver = driver or "gelsy"
+    m, n = A.shape[-2:]
+    real = jnp.zeros((), A.dtype).real.dtype
+    empty = jnp.zeros((0,), real)
+    res = empty
+    if m > n and driver in ("gels", "gelsd", "gelss"):
+        res = jnp.sum(jnp.abs(A @ sol - Bm) ** 2, axis=-2)
+    rank = jnp.zeros((0,), jnp.int64)
+    sv = empty
+    if driver != "gels":
+        S = jnp.linalg.svd(A, compute_uv=False)
+        tol = (rcond if rcond is not None else jnp.finfo(real).eps * max(m, n)) * \
+            (S[..., :1] if S.shape[-1] else jnp.zeros(S.shape[:-1] + (1,), real))
+        rank = jnp.sum(S > tol, axis=-1).astype(jnp.int64)
+        if driver in ("gelsd", "gelss"):
+            sv = S
     if vec:
         sol = sol[..., 0]
-    empty = jnp.zeros((0,), A.dtype)
-    return sol, empty, jnp.zeros((0,), jnp.int64), empty
+    return sol, res, rank, sv
 
 
 @_L("cholesky", static=("upper",))
@@ -142,13 +168,22 @@ def linalg_eigvals(A):
 @_L("eigh", static=("UPLO",), returns=("eigenvalues", "eigenvectors"))
 def linalg_eigh(A, UPLO="L"):
     _square(A, "eigh")
-    w, v = jnp.linalg.eigh(A, UPLO=UPLO, symmetrize_input=False)
+    w, v = jnp.linalg.eigh(_hermitian_from(A, UPLO))
     return w, v
+
+
+def _hermitian_from(A, UPLO):
+    """torch reads one triangle of A; its gradient is the symmetric one. Forward: the Hermitian matrix
+    built from that triangle; backward: identity (eigh's default symmetrisation then gives torch's grad)."""
+    T = jnp.tril(A) if UPLO == "L" else jnp.triu(A)
+    H = T + jnp.conj(jnp.swapaxes(jnp.tril(A, -1) if UPLO == "L" else jnp.triu(A, 1), -1, -2))
+    H = H.at[..., jnp.arange(A.shape[-1]), jnp.arange(A.shape[-1])].set(jnp.diagonal(A, 0, -2, -1).real.astype(A.dtype))
+    return jax.lax.stop_gradient(H) + (A - jax.lax.stop_gradient(A))
 
 
 @_L("eigvalsh", static=("UPLO",))
 def linalg_eigvalsh(A, UPLO="L"):
-    return jnp.linalg.eigvalsh(A, UPLO=UPLO)
+    return jnp.linalg.eigh(_hermitian_from(A, UPLO))[0]
 
 
 @_L("matrix_rank", static=("hermitian", "atol", "rtol", "tol"), differentiable=False)
@@ -289,11 +324,20 @@ def linalg_tensorinv(A, ind=2):
 
 @_L("tensorsolve", static=("dims",))
 def linalg_tensorsolve(A, B, dims=None):
-    return jnp.linalg.tensorsolve(A, B, dims)
+    if dims is not None:   # torch moves `dims` of A to the end, then matches B by number of elements
+        dims = tuple(d % A.ndim for d in dims)
+        A = jnp.moveaxis(A, dims, tuple(range(A.ndim - len(dims), A.ndim)))
+    out_shape = A.shape[B.ndim:]
+    nb = int(np.prod(B.shape))
+    if nb != int(np.prod(out_shape)) or nb != int(np.prod(A.shape[:B.ndim])):
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           "prod(self.shape[:other.ndim]), but got " + str(list(A.shape)))
+    return jnp.linalg.solve(A.reshape(nb, nb), B.reshape(nb)).reshape(out_shape)
 
 
 @_L("vander", static=("N",))
 def linalg_vander(x, *, N=None):
+    x = x.reshape(1) if x.ndim == 0 else x
     n = x.shape[-1] if N is None else N
     return x[..., None] ** jnp.arange(n, dtype=x.dtype if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.int64)
 

@@ -5,6 +5,7 @@ from .. import _dtype as D
 from .._tensor import Tensor, Size, wrap
 from .registry import OPS, OpDef
 from .dispatch import call
+from ..autograd.grad_mode import STATE
 from . import indexing
 from . import resolve
 
@@ -92,9 +93,10 @@ def _install_operators():
         setattr(T, f"__{dunder}__", _binop(opname))
     T.__hash__ = object.__hash__
     T.__neg__ = lambda self: call(OPS["neg"], (self,), None)
-    T.__pos__ = lambda self: self
+    T.__pos__ = lambda self: call(OPS["positive"], (self,), None)
+    T.__contains__ = _contains
     T.__abs__ = lambda self: call(OPS["abs"], (self,), None)
-    T.__invert__ = lambda self: call(OPS["logical_not" if self.dtype is D.bool_ else "bitwise_not"], (self,), None)
+    T.__invert__ = _invert
     T.__getitem__ = indexing.getitem
     T.__setitem__ = indexing.setitem
 
@@ -124,6 +126,10 @@ def _install_specials():
     T.new_zeros = _new_factory("zeros")
     T.new_ones = _new_factory("ones")
     T.new_empty = _new_factory("empty")
+    T.new_empty_strided = lambda self, size, stride, **kw: self.new_empty(tuple(size), **kw)
+    T.__rdiv__ = T.__rtruediv__  # torch keeps the Python 2 spelling
+    T.resize_ = _resize_
+    T.resize_as_ = lambda self, other, *, memory_format=None: _resize_(self, tuple(other.shape))
     T.new_full = lambda self, size, fill_value, *, dtype=None, device=None, requires_grad=False, **kw: \
         _creation().full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
                          requires_grad=requires_grad)
@@ -145,6 +151,9 @@ def _install_specials():
     T.clamp_min_ = lambda self, min: self._inplace_from(call(OPS["clamp_min"], (self, min), None))
     T.fill_diagonal_ = _fill_diagonal_
     T.float_power_ = _float_power_
+    for name, opname in (("transpose_", "transpose"), ("swapaxes_", "transpose"), ("swapdims_", "transpose"),
+                         ("t_", "t"), ("squeeze_", "squeeze"), ("unsqueeze_", "unsqueeze")):
+        setattr(T, name, _meta_inplace(OPS[opname], name))
     T.apply_ = lambda self, fn: self._inplace_from(wrap(jnp.asarray(
         __import__("numpy").vectorize(fn)(self.numpy())).astype(self._value.dtype)))
 
@@ -167,6 +176,25 @@ def _new_factory(kind):
         return getattr(_creation(), kind)(*size, dtype=dtype or self.dtype, device=device or self.device,
                                           requires_grad=requires_grad)
     return f
+
+
+def _resize_(self, *size, memory_format=None):
+    """torch's resize_: keep the first numel elements (row-major); new elements are zeros here
+    (uninitialised in torch). Views and tensors that require grad cannot be resized, as in torch."""
+    import jax.numpy as jnp
+    from .util import size_arg
+    shape = size_arg(size)
+    if self.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    if self._base is not None:
+        raise RuntimeError("jtorch: resize_ of a view is not supported (JAX arrays cannot share storage)")
+    flat = self._value.reshape(-1)
+    n = 1
+    for s in shape:
+        n *= s
+    flat = flat[:n] if n <= flat.shape[0] else jnp.concatenate([flat, jnp.zeros(n - flat.shape[0], flat.dtype)])
+    self._set_value(flat.reshape(shape))
+    return self
 
 
 def _copy_(self, src, non_blocking=False):
@@ -212,3 +240,37 @@ def _float_power_(self, exponent):
         raise RuntimeError(f"the base given to float_power_ has dtype {_type_name(self.dtype)} but the operation's "
                            f"result requires dtype {_type_name(want)}")
     return self._inplace_from(call(OPS["float_power"], (self, exponent), None))
+
+
+def _meta_inplace(opdef, name):
+    """x.transpose_(0, 1), x.squeeze_(): the tensor itself takes the new shape (torch changes its
+    metadata in place); autograd history follows as for any in-place op."""
+    def m(self, *args, **kwargs):
+        res = call(opdef, (self,) + args, kwargs)
+        if self._base is not None:
+            raise NotImplementedError(f"jtorch: {name} on a view is not supported; use {opdef.name}() instead")
+        res = res.detach() if res._base is not None and not res._requires_grad else res
+        data = res._value
+        g = STATE.enabled and res._requires_grad
+        self._data = data
+        self._bump()
+        if g:
+            self.grad_fn, self._out_idx, self._requires_grad = res.grad_fn, res._out_idx, True
+        return self
+    m.__name__ = name
+    return m
+
+
+def _invert(self):
+    d = self.dtype
+    if d is D.bool_:
+        return call(OPS["logical_not"], (self,), None)
+    if d._cat != 1:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return call(OPS["bitwise_not"], (self,), None)
+
+
+def _contains(self, element):
+    if isinstance(element, (Tensor, int, float, bool, complex)):
+        return bool(call(OPS["eq"], (self, element), None).any().item())
+    raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}.")

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .registry import op
-from .util import norm_dim, norm_dims, TorchValueError, TorchTypeError
+from .util import norm_dim, TorchValueError
 
 _LOW = (jnp.float16, jnp.bfloat16)
 
@@ -194,8 +194,8 @@ def log_softmax(input, dim, dtype=None):
     return jax.nn.log_softmax(_up(x), axis=d).astype(x.dtype) if d is not None else jnp.zeros_like(x)
 
 
-@op("_softmin", static=("dim", "dtype"), public=False, method=False)
-def _softmin(input, dim, dtype=None):
+@op("softmin", static=("dim", "dtype"), public=False, method=False)
+def softmin(input, dim, dtype=None):
     x, d = _softmax_prep(input, dim, dtype)
     return jax.nn.softmax(-_up(x), axis=d).astype(x.dtype) if d is not None else jnp.ones_like(x)
 
@@ -667,16 +667,33 @@ def _size(s):
     return f"torch.Size([{', '.join(map(str, s))}])"
 
 
+@jax.custom_vjp
+def _bce_pointwise(x, t):
+    return -(t * jnp.maximum(jnp.log(x), -100.0) + (1 - t) * jnp.maximum(jnp.log1p(-x), -100.0))
+
+
+def _bce_fwd(x, t):
+    return _bce_pointwise(x, t), (x, t)
+
+
+def _bce_bwd(res, g):
+    # torch's formulas: d/dx = (x - t) / max(x (1 - x), 1e-12); d/dt = log(1 - x) - log(x) (clamped)
+    x, t = res
+    gx = g * (x - t) / jnp.maximum((1 - x) * x, 1e-12)
+    gt = g * (jnp.maximum(jnp.log1p(-x), -100.0) - jnp.maximum(jnp.log(x), -100.0))
+    return gx, gt
+
+
+_bce_pointwise.defvjp(_bce_fwd, _bce_bwd)
+
+
 @op(promote="float", static=("reduction",), operands=("input", "target", "weight"), method=False, public=False)
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _bce_size_check(input, target)
     x = _up(input)
-    t = target.astype(x.dtype)
-    lx = jnp.maximum(jnp.log(x), -100.0)
-    l1x = jnp.maximum(jnp.log1p(-x), -100.0)
-    loss = -(t * lx + (1 - t) * l1x)
+    loss = _bce_pointwise(x, target.astype(x.dtype))
     if weight is not None:
-        loss = loss * weight
+        loss = loss * jax.lax.stop_gradient(weight)
     return _reduce(loss, reduction).astype(input.dtype)
 
 
@@ -740,8 +757,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
 def multilabel_margin_loss(input, target, reduction="mean"):
     if input.ndim > 2 or target.shape != input.shape:
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
-    x = input if input.ndim == 2 else input[None]
-    t = target if target.ndim == 2 else target[None]
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    t = target if target.ndim == 2 else target.reshape(1, -1)
     C = x.shape[-1]
     valid = jnp.cumprod(t != -1, axis=1).astype(bool)
     ts = jnp.where(valid, t, 0)
@@ -851,7 +868,23 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     valid = pos[None, :] < (2 * tl[:, None] + 1)
     prev2 = jnp.concatenate([jnp.full((N, 2), -1, jnp.int32), ext[:, :-2]], axis=1)
     can_skip = (ext != blank) & (ext != prev2)
-    neg = -jnp.inf
+    nll = _ctc_nll(lp, ext, valid, can_skip, il, tl)
+    if zero_infinity:
+        nll = jnp.where(jnp.isinf(nll), 0, nll)
+    if reduction == "mean":
+        out = jnp.mean(nll / jnp.maximum(tl, 1).astype(nll.dtype))
+    elif reduction == "sum":
+        out = jnp.sum(nll)
+    else:
+        out = nll[0] if unbatched else nll
+    return out.astype(log_probs.dtype)
+
+
+def _ctc_alpha_nll(lp, ext, valid, can_skip, il, tl):
+    """-log p(target | input) per sample by the CTC forward (alpha) recursion in log space."""
+    T, N, _ = lp.shape
+    L = ext.shape[1]
+    neg = -1e30  # finite "log 0": keeps the gradient of logaddexp free of NaNs
     emit = jnp.take_along_axis(lp, jnp.broadcast_to(ext[None], (T, N, L)), axis=2)  # (T, N, L)
     a0 = jnp.full((N, L), neg, lp.dtype)
     a0 = a0.at[:, 0].set(emit[0, :, 0])
@@ -873,12 +906,29 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     a_last = jnp.take_along_axis(alpha, last[:, None], axis=1)[:, 0]
     a_prev = jnp.where(tl > 0, jnp.take_along_axis(alpha, jnp.maximum(last - 1, 0)[:, None], axis=1)[:, 0], neg)
     nll = -jnp.logaddexp(a_last, a_prev)
-    if zero_infinity:
-        nll = jnp.where(jnp.isinf(nll), 0, nll)
-    if reduction == "mean":
-        out = jnp.mean(nll / jnp.maximum(tl, 1).astype(nll.dtype))
-    elif reduction == "sum":
-        out = jnp.sum(nll)
-    else:
-        out = nll[0] if unbatched else nll
-    return out.astype(log_probs.dtype)
+    return jnp.where(nll > 1e29, jnp.inf, nll)
+
+
+@jax.custom_vjp
+def _ctc_nll(lp, ext, valid, can_skip, il, tl):
+    return _ctc_alpha_nll(lp, ext, valid, can_skip, il, tl)
+
+
+def _ctc_fwd(lp, ext, valid, can_skip, il, tl):
+    return _ctc_alpha_nll(lp, ext, valid, can_skip, il, tl), (lp, ext, valid, can_skip, il, tl)
+
+
+def _ctc_bwd(res, g):
+    # torch's gradient assumes log_probs came from log_softmax: exp(lp) - occupancy, per valid frame
+    lp, ext, valid, can_skip, il, tl = res
+    _, pull = jax.vjp(lambda x: _ctc_alpha_nll(x, ext, valid, can_skip, il, tl), lp)
+    (glp,) = pull(g)
+    T = lp.shape[0]
+    frame = (jnp.arange(T)[:, None] < il[None, :])[:, :, None]
+    glp = jnp.where(frame, glp + g[None, :, None] * jnp.exp(lp), 0)
+    z = [np.zeros(a.shape, jax.dtypes.float0) if not jnp.issubdtype(a.dtype, jnp.inexact) else jnp.zeros_like(a)
+         for a in (ext, valid, can_skip, il, tl)]
+    return (glp, *z)
+
+
+_ctc_nll.defvjp(_ctc_fwd, _ctc_bwd)

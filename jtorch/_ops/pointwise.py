@@ -7,7 +7,7 @@ from .registry import op, alias, overload, OPS
 from .util import TorchTypeError, not_implemented, TorchNotImplementedError
 
 _LOW = (jnp.float16, jnp.bfloat16)
-from .._dtype import bool_ as _BOOL  # noqa: E402
+from .._dtype import bool_ as _BOOL, int64 as D_int64  # noqa: E402
 
 
 def _unary_float(name, f, inplace=True, linear=False):
@@ -65,6 +65,8 @@ alias("negative", "neg")
 
 @op(promote="same", inplace=True)
 def abs(input):
+    if input.dtype == jnp.bool_:
+        raise not_implemented("abs", input.dtype)
     return jnp.abs(input)
 
 
@@ -258,25 +260,65 @@ alias("divide", "div")
 alias("true_divide", "div")
 
 
-@op(promote="same", inplace=True)
+def _int_zero_div(b):
+    """torch raises for integer division by zero (checked eagerly; not under tracing)."""
+    x, o = b["input"], b["other"]
+    xd = getattr(x, "dtype", None)
+    if type(x) is int:
+        xd = D_int64
+    if xd is None or xd._cat != 1:
+        return
+    if isinstance(o, (bool, int)) and not isinstance(o, float):
+        if o == 0:
+            raise RuntimeError("ZeroDivisionError")
+        return
+    od = getattr(o, "dtype", None)
+    if od is not None and od._cat <= 1 and not isinstance(o._value, jax.core.Tracer) and o.numel() and \
+            not bool(jnp.all(o._value != 0)):
+        raise RuntimeError("ZeroDivisionError")
+
+
+@op(promote="same", inplace=True, check=_int_zero_div)
 def floor_divide(input, other):
+    if input.dtype == jnp.bool_:
+        raise not_implemented("div_floor", input.dtype)
     if jnp.issubdtype(input.dtype, jnp.integer):
         return jnp.floor_divide(input, other)
     return jnp.floor(input / other)
 
 
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, check=_int_zero_div)
 def remainder(input, other):
+    if input.dtype == jnp.bool_:
+        raise not_implemented("remainder", input.dtype)
     return jnp.remainder(input, other)
 
 
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, check=_int_zero_div)
 def fmod(input, other):
     return jnp.fmod(input, other)
 
 
-@op(promote="same", inplace=True)
+def _bool_pow(b):
+    x = b["input"]
+    if (x is True or x is False or getattr(x, "dtype", None) is _BOOL) and getattr(b["exponent"], "dtype", None) is _BOOL:
+        raise not_implemented("pow", "bool")
+
+
+@op(promote="same", inplace=True, check=_bool_pow)
 def pow(input, exponent):
+    if input.dtype == jnp.bool_:
+        return jnp.where(jnp.asarray(exponent).astype(bool), input, True)
+    if jnp.issubdtype(input.dtype, jnp.integer):
+        e = jnp.asarray(exponent)
+        if e.ndim == 0 and not isinstance(exponent, jax.core.Tracer) and isinstance(exponent, int) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        # torch: a negative integer power is 0, except for bases 1 and -1
+        neg = e < 0
+        p = jnp.power(input, jnp.where(neg, 0, e).astype(input.dtype))
+        odd = (jnp.abs(e) % 2) == 1
+        special = jnp.where(input == 1, 1, jnp.where(input == -1, jnp.where(odd, -1, 1), 0)).astype(input.dtype)
+        return jnp.where(neg, special, p)
     return jnp.power(input, exponent)
 
 
@@ -372,8 +414,9 @@ for _n, _f in {"logical_and": jnp.logical_and, "logical_or": jnp.logical_or, "lo
 
 def _bitwise(name, f):
     def impl(input, other):
-        if jnp.issubdtype(input.dtype, jnp.inexact):
-            raise not_implemented(name, input.dtype)
+        if jnp.issubdtype(input.dtype, jnp.inexact) or (input.dtype == jnp.bool_ and "shift" in name):
+            raise not_implemented(name.replace("bitwise_left_shift", "lshift").replace("bitwise_right_shift",
+                                                                                        "rshift"), input.dtype)
         return f(input, other)
     op(name, promote="same", inplace=True, differentiable=False)(_named(name, impl))
 
@@ -464,7 +507,7 @@ def polar(abs, angle):
 
 @op(promote="same", method=False)
 def complex(real, imag):
-    return jax.lax.complex(real, imag)
+    return jax.lax.complex(*jnp.broadcast_arrays(real, imag))
 
 
 @op(promote="same", static=("rtol", "atol", "equal_nan"), differentiable=False)

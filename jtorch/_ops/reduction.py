@@ -9,6 +9,9 @@ from .util import norm_dim, norm_dims
 
 
 def _axes(dim, ndim):
+    if ndim == 0 and dim is not None:
+        norm_dims(dim, 0)   # validates: a 0-dim tensor accepts dim 0 / -1
+        return None
     if dim is None or dim == ():
         return None if dim is None else tuple(range(ndim)) if ndim else None
     return norm_dims(dim, ndim)
@@ -60,6 +63,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 
 @op(static=("dim", "keepdim", "dtype"))
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    if not jnp.issubdtype(input.dtype, jnp.inexact):
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{_tname(input.dtype)}")
     dt = _float_only("nanmean", input, dtype)
     return jnp.nanmean(input.astype(dt), axis=_axes(dim, input.ndim), keepdims=keepdim)
 
@@ -336,7 +342,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     x = input if input.ndim else input.reshape(1)
     n = x.shape[d]
     if k < 1 or k > n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     idx = jnp.argsort(x, axis=d, stable=True)
     sel = jax.lax.index_in_dim(idx, k - 1, axis=d, keepdims=True)
     v = jnp.take_along_axis(x, sel, axis=d)
@@ -382,11 +388,24 @@ def _nanmedian_all(input):
     return jnp.where(k == 0, jnp.nan, s[jnp.maximum(k - 1, 0) // 2])
 
 
+@op("_nanmedian_dim", static=("dim", "keepdim"), returns=("values", "indices"), public=False, method=False)
+def _nanmedian_dim(input, dim, keepdim=False):
+    d = norm_dim(dim, input.ndim)
+    x = input if input.ndim else input.reshape(1)
+    idx = jnp.argsort(x, axis=d, stable=True)  # NaNs sort last
+    k = jnp.sum(~jnp.isnan(x), axis=d, keepdims=True)
+    sel = jnp.take_along_axis(idx, jnp.maximum(k - 1, 0) // 2, axis=d)
+    v = jnp.take_along_axis(x, sel, axis=d)
+    if not keepdim or input.ndim == 0:
+        v, sel = jnp.squeeze(v, d), jnp.squeeze(sel, d)
+    return v, sel.astype(np.int64)
+
+
 @overload("nanmedian")
 def nanmedian(input, dim=None, keepdim=False):
     if dim is None:
         return OPS["_nanmedian_all"](input)
-    return OPS["_median_dim"](input, dim, keepdim)
+    return OPS["_nanmedian_dim"](input, dim, keepdim)
 
 
 @op(static=("dim", "keepdim"), returns=("values", "indices"))
@@ -426,3 +445,6 @@ def sum_to_size(input, size):
     x = jnp.sum(input, axis=tuple(range(lead))) if lead > 0 else input
     axes = tuple(i for i, s in enumerate(size) if s == 1 and x.shape[i] != 1)
     return jnp.sum(x, axis=axes, keepdims=True) if axes else x
+
+
+# msort, unique, unique_consecutive, bincount, searchsorted and bucketize are declared in tail_ops.py.

@@ -25,6 +25,7 @@ from .. import _dtype as D
 from .kernel import get_kernel
 
 OPS = {}          # name -> OpDef: the single source of truth
+_MISSING = object()
 
 
 def _call(opdef, args, kwargs):
@@ -67,6 +68,43 @@ class OpDef:
         self.autocast = autocast
         self._fn_cache = {}
         self._pack_at = None  # set by varargs(): f(a, b, c) packs into a list parameter
+        # --- precomputed plan for the dispatcher's hot path (see dispatch.call) ---
+        self._pidx = {n: i for i, n in enumerate(self.params)}
+        self._dlist = [self.defaults.get(n, _MISSING) for n in self.params]
+        self._nreq = max([i + 1 for i, n in enumerate(self.params) if n not in self.defaults], default=0)
+        self._npos = len(self.positional)
+        self._sidx = tuple(self._pidx[n] for n in self.static)
+        # per dynamic param: (index, is list param, default baked into the kernel when passed unchanged, operand?)
+        # A default (alpha=1, eps=None) is not passed to jit at all: it is a constant of the trace.
+        self._dplan = tuple((self._pidx[n], n in self.lists, self.defaults.get(n, _MISSING), m)
+                            for n, m in zip(self.dynamic, self.operand_mask))
+        self._fast = None
+        self._refresh_fast()
+
+    def _refresh_fast(self):
+        """The dispatcher's fast path: f(x, y, 2, ...) with everything positional (Tensors, Python
+        scalars, simple static values) and the rest at its defaults. Per number of args: how each
+        position is passed, the static tuple template, and the kernel-key parts the slow path
+        (dispatch.call) would compute for the same call, so both paths share kernels."""
+        self._fast = None
+        if self.lists or self._pack_at is not None:
+            return
+        fast = {}
+        sslot = {n: k for k, n in enumerate(self.static)}
+        dyn_op = dict(zip(self.dynamic, self.operand_mask))
+        for n in range(max(self._nreq, 1), self._npos + 1):
+            kinds = tuple(sslot[p] if p in sslot else (-1 if dyn_op[p] else -2) for p in self.params[:n])
+            given = set(self.params[:n])
+            stemplate = [None if p in given else freeze(self.defaults[p]) for p in self.static]
+            # None defaults stay jit arguments (None is an empty pytree: free), so autograd sees the same
+            # inputs as torch (next_functions has a None slot for them); other defaults are baked.
+            struct = tuple(-1 if p in given or self.defaults[p] is None else -2 for p in self.dynamic)
+            nones = sum(1 for p in self.dynamic if p not in given and self.defaults[p] is None)
+            extra = [self.defaults[p] for p in self.dynamic
+                     if p not in given and dyn_op[p] and self.defaults[p] is not None]
+            tag = tuple(type(v) is bool for v in stemplate) if any(type(v) is bool for v in stemplate) else ()
+            fast[n] = (kinds, stemplate, struct, tuple(extra) if extra else None, tag, (None,) * nones)
+        self._fast = fast or None
 
     def __repr__(self):
         return f"<built-in method {self.name} of jtorch op registry>"
@@ -75,6 +113,33 @@ class OpDef:
         return _call(self, args, kwargs)
 
     # -- binding -------------------------------------------------------------------------------
+    def bind_list(self, args, kwargs):
+        """Arguments -> a list of values in parameter order (defaults filled in)."""
+        n = len(args)
+        if self._pack_at is not None and n > self._pack_at:
+            a = args[self._pack_at]
+            if not isinstance(a, (list, tuple)) or n > self._pack_at + 1:
+                args = args[:self._pack_at] + (list(args[self._pack_at:]),)
+                n = len(args)
+        if n > self._npos:
+            raise TypeError(f"{self.name}() takes {self._npos} positional arguments but {n} were given")
+        vals = list(args)
+        vals.extend(self._dlist[n:])
+        if kwargs:
+            pidx = self._pidx
+            for k, v in kwargs.items():
+                i = pidx.get(k)
+                if i is None:
+                    raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
+                if i < n:
+                    raise TypeError(f"{self.name}() got multiple values for argument '{k}'")
+                vals[i] = v
+        if n < self._nreq:
+            missing = [self.params[i] for i in range(self._nreq) if vals[i] is _MISSING]
+            if missing:
+                raise TypeError(f"{self.name}() missing required argument(s): {', '.join(map(repr, missing))}")
+        return vals
+
     def bind(self, args, kwargs):
         if self._pack_at is not None and len(args) > self._pack_at:
             a = args[self._pack_at]
@@ -110,12 +175,15 @@ class OpDef:
             return cast_first
         cast_np = None if cdtype is None else cdtype.np
         operand_mask = self.operand_mask
+        defaults = self.defaults
 
         def fn(*leaves):
             kw = dict(zip(snames, static))
             i = 0
             for name, s, is_op in zip(dyn, struct, operand_mask):
-                if s < 0:
+                if s == -2:                    # a default baked into the trace
+                    kw[name] = defaults[name]
+                elif s < 0:
                     v = leaves[i]
                     i += 1
                     if is_op and cast_np is not None and v is not None:
@@ -186,4 +254,5 @@ def overload(name, method=True, public=True, inplace=None):
 def varargs(opdef, param):
     """Let torch.meshgrid(x, y) / torch.einsum(eq, a, b) pack trailing positionals into `param`."""
     opdef._pack_at = opdef.positional.index(param)
+    opdef._refresh_fast()
     return opdef

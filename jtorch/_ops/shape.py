@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .registry import op, alias, overload, OPS, varargs
-from .util import norm_dim, norm_dims, TorchTypeError
+from .util import norm_dim, norm_dims, TorchTypeError, TorchValueError
 
 
 def infer_shape(shape, numel):
@@ -125,7 +125,7 @@ def expand(input, size, *, implicit=False):
     return jnp.broadcast_to(input, tuple(out))
 
 
-@op(static=("size",), view=True, linear=True, method=False)
+@op(static=("size",), view=True, linear=True)
 def broadcast_to(input, size):
     return OPS["expand"].impl(input, tuple(size))
 
@@ -187,7 +187,7 @@ def chunk(input, chunks, dim=0):
     n = input.shape[d]
     size = -(-n // chunks) if n else 0
     if size == 0:
-        return tuple(jax.lax.slice_in_dim(input, 0, 0, axis=d) for _ in range(min(chunks, 1) if n == 0 else chunks))
+        return tuple(jax.lax.slice_in_dim(input, 0, 0, axis=d) for _ in range(chunks))
     return OPS["split"].impl(input, size, d)
 
 
@@ -249,6 +249,8 @@ def unfold(input, dimension, size, step):
         raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
+    if input.ndim == 0:   # torch: a 0-dim input unfolds to shape (size,)
+        return input.reshape(1)[:size]
     count = (n - size) // step + 1
     idx = np.arange(count)[:, None] * step + np.arange(size)[None, :]
     x = jnp.take(input, idx.reshape(-1), axis=d)
@@ -279,7 +281,7 @@ def clone(input, *, memory_format=None):
 @op(static=("dim",), lists=("tensors",), promote="same", linear=True, method=False)
 def cat(tensors, dim=0):
     if len(tensors) == 0:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise TorchValueError("torch.cat(): expected a non-empty list of Tensors")
     # torch skips legacy 1-d empty tensors of shape (0,)
     ts = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or [tensors[0]]
     ref = ts[0]
@@ -434,7 +436,7 @@ def diagflat(input, offset=0):
 def meshgrid(tensors, indexing=None):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tensors[0]
-    return tuple(jnp.meshgrid(*tensors, indexing=indexing or "ij"))
+    return tuple(jnp.meshgrid(*[t.reshape(-1) if t.ndim == 0 else t for t in tensors], indexing=indexing or "ij"))
 
 
 @op(lists=("tensors",), method=False, linear=True)
@@ -463,6 +465,8 @@ for _n, _p in (("meshgrid", "tensors"), ("broadcast_tensors", "tensors"), ("eins
 def _to_dtype(input, dtype):
     if jnp.iscomplexobj(input) and not np.issubdtype(dtype.np, np.complexfloating):
         input = jnp.real(input)
+    if dtype.np == np.uint8 and jnp.issubdtype(input.dtype, jnp.floating):
+        input = input.astype(np.int64)    # torch wraps negative floats modulo 256 (XLA would saturate)
     return input.astype(dtype.np)
 
 

@@ -6,6 +6,11 @@ import jax.scipy.special as jss
 from .registry import op, OPS
 
 
+def _tail():
+    from . import tail_ops   # accurate Bessel J/K by quadrature
+    return tail_ops
+
+
 def _S(name, promote="float", **kw):
     return op("special_" + name, method=False, public=False, promote=promote, **kw)
 
@@ -16,15 +21,14 @@ _UNARY = {
     "i0": jss.i0, "i0e": jss.i0e, "i1": jss.i1, "i1e": jss.i1e, "ndtr": jss.ndtr, "ndtri": jss.ndtri,
     "log_ndtr": jss.log_ndtr, "sinc": jnp.sinc, "entr": lambda x: jnp.where(x > 0, -x * jnp.log(x), jnp.where(x == 0, 0.0, -jnp.inf)),
     "erfcx": lambda x: jnp.exp(x * x) * jss.erfc(x), "round": jnp.round,
-    "bessel_j0": jss.bessel_jn if False else (lambda x: jss.bessel_jn(x, v=0)[0]),
-    "bessel_j1": lambda x: jss.bessel_jn(x, v=1)[1],
+    "bessel_j0": lambda x: _tail().bessel_j(0, x),
+    "bessel_j1": lambda x: _tail().bessel_j(1, x),
     "spherical_bessel_j0": lambda x: jnp.where(x == 0, 1.0, jnp.sin(x) / jnp.where(x == 0, 1.0, x)),
-    "scaled_modified_bessel_k0": lambda x: jss.k0e(x) if hasattr(jss, "k0e") else jnp.nan * x,
-    "scaled_modified_bessel_k1": lambda x: jss.k1e(x) if hasattr(jss, "k1e") else jnp.nan * x,
+    "scaled_modified_bessel_k0": lambda x: _tail().bessel_k(0, x, True),
+    "scaled_modified_bessel_k1": lambda x: _tail().bessel_k(1, x, True),
     "modified_bessel_i0": jss.i0, "modified_bessel_i1": jss.i1,
-    "modified_bessel_k0": lambda x: jss.k0(x) if hasattr(jss, "k0") else jnp.nan * x,
-    "modified_bessel_k1": lambda x: jss.k1(x) if hasattr(jss, "k1") else jnp.nan * x,
-    "airy_ai": lambda x: jnp.nan * x,
+    "modified_bessel_k0": lambda x: _tail().bessel_k(0, x),
+    "modified_bessel_k1": lambda x: _tail().bessel_k(1, x),
 }
 for _n, _f in _UNARY.items():
     def _mk(f, n):
@@ -63,7 +67,8 @@ def special_multigammaln(input, p):
 
 @_S("polygamma", static=("n",))
 def special_polygamma(n, input):
-    return jss.polygamma(n, input)
+    from .tail_ops import accurate_polygamma
+    return accurate_polygamma(n, input)
 
 
 @_S("gammainc")
@@ -93,15 +98,14 @@ def special_logsumexp(input, dim, keepdim=False):
     return jss.logsumexp(input, axis=dim, keepdims=keepdim)
 
 
-@_S("chebyshev_polynomial_t", static=())
-def special_chebyshev_polynomial_t(input, n):
-    return jnp.cos(n * jnp.arccos(jnp.clip(input, -1, 1)))
+# chebyshev_polynomial_t and the other orthogonal polynomials: tail_ops.py (recurrences)
 
 
 # torch.* spellings that live in the main namespace
 @op(promote="float", static=("n",), method=False)
 def polygamma(n, input):
-    return jss.polygamma(n, input)
+    from .tail_ops import accurate_polygamma
+    return accurate_polygamma(n, input)
 
 
 @op(promote="float", inplace=True)

@@ -40,6 +40,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     if allow_unused is None:
         allow_unused = materialize_grads
+    if is_grads_batched:
+        # one backward per leading-dim slice of the grad_outputs, stacked (torch vmaps this)
+        from .. import stack
+        n = gos[0].shape[0]
+        per = [grad(outputs, inputs, [g[i] if g is not None else None for g in gos], retain_graph=True,
+                    create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads)
+               for i in range(n)]
+        return tuple(None if per[0][k] is None else stack([p[k] for p in per]) for k in range(len(inputs)))
     res = run_backward(outputs, gos, retain_graph, create_graph, inputs=inputs, accumulate=False)
     out = []
     for i, (g, t) in enumerate(zip(res, inputs)):
@@ -55,5 +63,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from .function import Function, once_differentiable, FunctionCtx  # noqa: E402
+
+
+class Variable:
+    """torch.autograd.Variable (deprecated): Variable(t, requires_grad=...) returns a Tensor."""
+    def __new__(cls, data, requires_grad=False, volatile=False):
+        t = data.detach()
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
 from . import functional  # noqa: E402,F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402,F401

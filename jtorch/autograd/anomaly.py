@@ -16,7 +16,7 @@ def check(node, grads):
     for i, g in enumerate(grads):
         if g is None:
             continue
-        a = g._value if hasattr(g, "_value") else g
+        a = g._value if getattr(g, "_is_jtorch_tensor", False) else g
         if jnp.issubdtype(a.dtype, jnp.inexact) and bool(jnp.isnan(a).any()):
             tb = "".join((node._metadata or {}).get("traceback_", []))
             if tb:

@@ -11,6 +11,8 @@ Speed: the engine does no eager jnp work on the common path (each eager jnp op c
 the implicit ones-gradient is a cached constant, cotangent sums and `.grad` accumulation use one
 cached jitted add, and each node's backward is one cached jitted vjp call with arrays only.
 """
+import os
+
 import jax
 import jax.numpy as jnp
 
@@ -116,7 +118,8 @@ def run_backward(roots, grads, retain_graph, create_graph, inputs=None, accumula
                 key[c] = s - 0.5
     order = sorted(key, key=key.__getitem__, reverse=True) if len(key) > 1 else list(key)
 
-    if inputs is None and not create_graph and not anomaly.ENABLED[0] and len(order) <= _FUSE_MAX_NODES:
+    if _FUSE_AFTER is not None and inputs is None and not create_graph and not anomaly.ENABLED[0] \
+            and len(order) <= _FUSE_MAX_NODES:
         if _try_fused(order, buffers, retain_graph):
             return None
 
@@ -160,6 +163,8 @@ def run_backward(roots, grads, retain_graph, create_graph, inputs=None, accumula
                 if accumulate and inputs is None and cts[0] is not None:
                     _accumulate(node.variable, cts[0], create_graph)
                 continue
+            if needed is not None and not any(e is not None and e[0] in needed for e in node.edges):
+                continue  # a captured input with no other input below it: torch does not run it
             if node._pre_hooks:
                 for fn in list(node._pre_hooks.values()):
                     r = fn(tuple(_as_tensor(c) if c is not None else None for c in cts))
@@ -255,7 +260,10 @@ def _accumulate(t, g, create_graph):
 # the .grad accumulation -- runs as ONE cached jitted program instead of one dispatch per node.
 # Graphs with hooks, retain_grad, custom Functions, anomaly mode, create_graph or inputs= take
 # the node-by-node path above.
-_FUSE_AFTER = 3
+# Opt-in (JTORCH_FUSED_BACKWARD=1): compiling costs ~0.1-1 s per distinct graph, and on CPU it
+# measured no faster than the per-node path (docs/benchmarks.md), whose dispatch overlaps the
+# compute; it is meant for accelerators, where per-kernel launch overhead dominates.
+_FUSE_AFTER = 10 if os.environ.get("JTORCH_FUSED_BACKWARD", "0") == "1" else None  # None: off
 _FUSE_MAX_NODES = 600
 _FUSED = {}
 

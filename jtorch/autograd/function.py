@@ -1,5 +1,4 @@
 """jtorch.autograd.Function: user-defined forward/backward in torch style."""
-import itertools
 
 from .graph import Node, edge_of, _seq
 from .grad_mode import STATE, no_grad
@@ -152,9 +151,14 @@ class Function(metaclass=_FunctionMeta):
             new_outs = []
             for i, o in enumerate(outs):
                 if isinstance(o, Tensor):
+                    non_diff = id(o) in node.non_differentiable  # before o is replaced by a view below
                     if any(o is a for a in args) and id(o) not in dirty:
-                        o = o.view_as(o)  # an input returned as is becomes a new (view) output
-                    if id(o) not in node.non_differentiable and (o.dtype.is_floating_point or o.dtype.is_complex):
+                        if non_diff:
+                            with no_grad():
+                                o = o.view_as(o)
+                        else:
+                            o = o.view_as(o)  # an input returned as is becomes a new (view) output
+                    if not non_diff and (o.dtype.is_floating_point or o.dtype.is_complex):
                         o._requires_grad = True
                         o.grad_fn = node
                         o._out_idx = i

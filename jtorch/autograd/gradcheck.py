@@ -1,4 +1,5 @@
-"""gradcheck: compare analytical gradients with central finite differences (float64 advised)."""
+"""gradcheck / gradgradcheck: compare analytical gradients (the engine's vector-Jacobian
+products, one per output element) with central finite differences. Use float64 inputs."""
 import numpy as np
 
 
@@ -6,54 +7,79 @@ class GradcheckError(RuntimeError):
     pass
 
 
+def _as_tuple(x):
+    from .._tensor import Tensor
+    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+
+def _numerical(func, inputs, i, eps):
+    """d outputs / d inputs[i] by central differences: list (per output) of [out_numel, in_numel]."""
+    from .. import tensor
+    from .grad_mode import no_grad
+    x = inputs[i]
+    base = np.asarray(x.detach()._value)
+    cols = []
+    for j in range(base.size):
+        vals = []
+        for sgn in (1, -1):
+            pert = base.copy().reshape(-1)
+            pert[j] += sgn * eps
+            xs = list(inputs)
+            xs[i] = tensor(pert.reshape(base.shape), dtype=x.dtype).requires_grad_(x.requires_grad)
+            outs = _as_tuple(func(*xs))
+            with no_grad():
+                vals.append([np.asarray(o.detach()._value, dtype=np.float64).reshape(-1) for o in outs])
+        cols.append([(p - m) / (2 * eps) for p, m in zip(*vals)])
+    return [np.stack([c[k] for c in cols], axis=1) if cols else np.zeros((0, 0)) for k in range(len(cols[0]))] \
+        if cols else []
+
+
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
-              check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False, fast_mode=False,
-              masked=None, **kwargs):
+              check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+              check_batched_forward_grad=False, check_forward_ad=False, check_backward_ad=True,
+              fast_mode=False, masked=None):
     from .. import autograd
     from .._tensor import Tensor
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    inputs = _as_tuple(inputs)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    out = func(*inputs)
-    outs = (out,) if isinstance(out, Tensor) else tuple(out)
-    for oi, o in enumerate(outs):
-        if not o.requires_grad:
-            continue
-        flat_o = o.reshape(-1)
-        for k in range(flat_o.numel()):
-            analytical = autograd.grad(flat_o[k], [inputs[i] for i in diff], retain_graph=True, allow_unused=True)
-            for a, i in zip(analytical, diff):
-                x = inputs[i]
-                base = np.asarray(x.detach()._value).astype(np.float64)
-                num = np.zeros(base.size)
-                for j in range(base.size):
-                    for sgn in (1, -1):
-                        pert = base.copy().reshape(-1)
-                        pert[j] += sgn * eps
-                        xs = list(inputs)
-                        from .. import tensor as _t
-                        xs[i] = _t(pert.reshape(base.shape), dtype=x.dtype)
-                        with autograd.no_grad():
-                            r = func(*xs)
-                        r = (r,) if isinstance(r, Tensor) else tuple(r)
-                        num[j] += sgn * float(np.asarray(r[oi]._value).reshape(-1)[k]) / (2 * eps)
-                an = np.zeros(base.size) if a is None else np.asarray(a._value).reshape(-1).astype(np.float64)
-                if not np.allclose(an, num, atol=atol, rtol=rtol):
-                    if raise_exception:
-                        raise GradcheckError(f"Jacobian mismatch for output {oi} with respect to input {i},\n"
-                                             f"numerical:{num}\nanalytical:{an}\n")
-                    return False
+    outs = _as_tuple(func(*inputs))
+    for i in diff:
+        num = _numerical(func, inputs, i, eps)
+        x = inputs[i]
+        for oi, o in enumerate(outs):
+            if not (o.dtype.is_floating_point or o.dtype.is_complex):
+                continue
+            flat = o.reshape(-1)
+            an = np.zeros((flat.numel(), x.numel()))
+            if o.requires_grad:
+                for k in range(flat.numel()):
+                    (g,) = autograd.grad(flat[k], [x], retain_graph=True, allow_unused=True)
+                    if g is not None:
+                        an[k] = np.asarray(g.detach()._value, dtype=np.float64).reshape(-1)
+            if not np.allclose(an, num[oi], atol=atol, rtol=rtol):
+                if raise_exception:
+                    raise GradcheckError(f"Jacobian mismatch for output {oi} with respect to input {i},\n"
+                                         f"numerical:{num[oi]}\nanalytical:{an}\n")
+                return False
     return True
 
 
-def gradgradcheck(func, inputs, grad_outputs=None, **kw):
-    from .. import autograd
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, gen_non_contig_grad_outputs=False,
+                  raise_exception=True, nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
+                  check_batched_grad=False, check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
+                  masked=False):
+    """gradcheck of the first derivative (with fixed grad_outputs) w.r.t. the inputs."""
+    from .. import autograd, ones_like
     from .._tensor import Tensor
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    inputs = _as_tuple(inputs)
+    outs0 = _as_tuple(func(*inputs))
+    if grad_outputs is None:
+        grad_outputs = tuple(ones_like(o).detach() for o in outs0)
+    grad_outputs = _as_tuple(grad_outputs)
 
     def first(*xs):
-        out = func(*xs)
-        outs = (out,) if isinstance(out, Tensor) else tuple(out)
+        outs = _as_tuple(func(*xs))
         diff = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        gs = autograd.grad([o.sum() for o in outs], diff, create_graph=True, allow_unused=True)
+        gs = autograd.grad(outs, diff, grad_outputs, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
-    return gradcheck(first, inputs, **kw)
+    return gradcheck(first, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)

@@ -134,6 +134,14 @@ class OpNode(Node):
             return n
         if n == "_index_view":
             return _index_view_name(self.kernel.key[1][0])
+        if n == "sub" and self._is_rsub():
+            return "RsubBackward1"
+        a = self.arrays
+        if a is not None and n in ("pow", "clamp"):  # torch numbers its overloads by argument kinds
+            arr = [hasattr(x, "dtype") for x in a]
+            if n == "clamp":
+                return "ClampBackward0" if any(arr[1:]) else "ClampBackward1"
+            return "PowBackward2" if not arr[0] else ("PowBackward1" if len(arr) > 1 and arr[1] else "PowBackward0")
         return _NAMES.get(n) or (_camel(n) + "Backward0")
 
     def check_saved(self):
@@ -169,7 +177,38 @@ class OpNode(Node):
 
     def _all_edges(self):
         it = iter(self.edges)
-        return [next(it) if m else None for m in self.mask]
+        full = [next(it) if m else None for m in self.mask]
+        keep = self._shown_inputs()
+        return full if keep is None else [e for e, k in zip(full, keep) if k]
+
+    def _is_rsub(self):
+        a = self.arrays
+        return a is not None and len(a) > 1 and type(a[0]) in (int, float, complex)
+
+    def _shown_inputs(self):
+        """Which kernel inputs torch lists in next_functions: the float tensors and the Python-number
+        operands (`a * 2`), not bool/int tensors (`where`'s condition, indices) nor attributes
+        such as `alpha`. Only for registry kernels whose inputs are still held; else all."""
+        key, arrays = self.kernel.key, self.arrays
+        if arrays is None or not (isinstance(key, tuple) and len(key) >= 3 and hasattr(key[0], "operand_mask")):
+            return None
+        # torch wraps a Python number into a tensor input only for the arithmetic ops
+        wrap_scalars = key[0].name in _SCALAR_INPUT_OPS and not self._is_rsub()
+        opm = []
+        for is_op, n in zip(key[0].operand_mask, key[2]):
+            if n != -2:  # -2: a default baked into the trace, not a kernel input
+                opm.extend([is_op] * (1 if n < 0 else n))
+        if len(opm) != len(arrays):
+            return None
+        keep = []
+        for a, is_op, m in zip(arrays, opm, self.mask):
+            if m:
+                keep.append(True)
+            elif hasattr(a, "dtype"):
+                keep.append(a.dtype.kind in "fcV")
+            else:
+                keep.append(wrap_scalars and bool(is_op) and type(a) in (int, float, complex))
+        return keep
 
     def release(self):
         # torch frees saved tensors; linear ops save none, so their nodes can run again
@@ -205,6 +244,9 @@ def _apply_recorded(node, bk, arrays, cts):
             o.grad_fn = new
             o._out_idx = i
     return outs
+
+
+_SCALAR_INPUT_OPS = frozenset(["mul", "div", "add", "sub", "true_divide", "remainder", "fmod"])
 
 
 def _index_view_name(spec):
@@ -270,3 +312,43 @@ def record(kernel, arrays, leaves, outs, linear, inplace_self=None):
             o.grad_fn = node
             o._out_idx = i
     return node
+
+
+class saved_tensors_hooks:
+    """torch.autograd.graph.saved_tensors_hooks(pack, unpack). jtorch's nodes keep their inputs
+    as immutable jax arrays (no separate saved-tensor objects), so the hooks are accepted and
+    not called: results are the same as with identity-like hooks (offloading, checkpoints)."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class save_on_cpu(saved_tensors_hooks):
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        super().__init__(lambda t: t, lambda t: t)
+
+
+class disable_saved_tensors_hooks:
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def increment_version(tensor):
+    tensor._bump()
+
+
+def get_gradient_edge(tensor):
+    return edge_of(tensor)

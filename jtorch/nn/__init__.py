@@ -2,8 +2,13 @@
 from .parameter import Parameter, Buffer, UninitializedParameter, UninitializedBuffer
 from .modules import *  # noqa: F401,F403
 from .modules import Module
-from . import functional, init, parameter, modules  # noqa: F401
-from . import utils  # noqa: F401
+import importlib as _importlib
+
+# `from .modules import *` also brings the modules package's own submodules (modules.utils, ...):
+# bind nn's real submodules explicitly so nn.utils is jtorch.nn.utils, not jtorch.nn.modules.utils.
+for _name in ("functional", "init", "parameter", "modules", "utils"):
+    globals()[_name] = _importlib.import_module("." + _name, __name__)
+del _name
 from . import parallel  # noqa: F401  (DistributedDataParallel; added by the lead)
 
 

@@ -269,9 +269,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                  enable_gqa=False):
     dmask = None
     if dropout_p > 0.0:
-        import jtorch
+        import numpy as np
         L, S = query.shape[-2], key.shape[-2]
-        batch = jtorch.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]))
+        batch = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]))
         dmask = _keep_mask(tuple(batch) + (L, S), dropout_p, query.device)
     return OPS["scaled_dot_product_attention"](query, key, value, attn_mask, float(dropout_p), bool(is_causal),
                                                None if scale is None else float(scale), bool(enable_gqa), dmask)

@@ -1,18 +1,15 @@
 """jtorch.nn.functional: torch's functional API. Each composite maps onto ONE registry op
 (jtorch/_ops/nn_ops.py); what lives here is argument handling (legacy reduction flags, implicit
 softmax dims, in-place variants, random masks drawn from the generator) and running-stat updates."""
-import math
 import warnings
 
 from .. import _random
 from .._tensor import Tensor, wrap
 from .._ops.registry import OPS
-from .._ops.dispatch import call as _call
 from ..autograd.grad_mode import no_grad
 
 _O = OPS
 
-__all__ = []  # filled at the bottom
 
 
 def _op(name):
@@ -223,7 +220,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
-    return _O["_softmin"](input, dim, dtype)
+    return _O["softmin"](input, dim, dtype)
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
@@ -719,7 +716,35 @@ def handle_torch_function(*args, **kwargs):
     raise RuntimeError("jtorch has no __torch_function__ protocol")
 
 
-__all__ = [n for n in list(globals()) if not n.startswith("_") and n not in (
-    "math", "warnings", "Tensor", "wrap", "OPS", "no_grad")]
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    from .._ops.tail_ops import fractional_max_pool
+    return fractional_max_pool(2, input, kernel_size, output_size, output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    from .._ops.tail_ops import fractional_max_pool
+    return fractional_max_pool(3, input, kernel_size, output_size, output_ratio, return_indices, _random_samples)
+
+
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction="mean",
+                         ignore_index=None, label_smoothing=0.0, options=None):
+    """cross_entropy(linear(input, linear_weight, linear_bias), target); torch may chunk the
+    computation to save memory, which changes nothing in the result (XLA fuses it here)."""
+    if linear_weight.dim() == 2:
+        logits = linear(input, linear_weight, linear_bias)
+    else:   # K-dimensional loss: weight (C, d_1, ..., d_K, D) gives logits (N, C, d_1, ..., d_K)
+        logits = OPS["tensordot"](input, linear_weight, ([-1], [-1]))
+        if linear_bias is not None:
+            logits = logits + linear_bias
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)
+
 
 from ._functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, padding, interpolate, attention, ...)
+
+__all__ = [n for n, v in list(globals().items()) if not n.startswith("_") and not isinstance(v, type(warnings))
+           and n not in ("Tensor", "wrap", "OPS", "no_grad")]

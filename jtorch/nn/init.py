@@ -4,7 +4,6 @@ import math
 import warnings
 
 from .. import _random
-from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import no_grad
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",

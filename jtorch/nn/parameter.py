@@ -25,11 +25,12 @@ class Parameter(Tensor):
             t._requires_grad = True
         return t
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, *args, **kwargs):
         pass
 
     def __repr__(self):
-        return "Parameter containing:\n" + super().__repr__()
+        r = super().__repr__()  # the core's tensor_repr already writes torch's "Parameter containing:" line
+        return r if r.startswith("Parameter containing:") else "Parameter containing:\n" + r
 
     def __deepcopy__(self, memo):
         if id(self) in memo:

@@ -11,7 +11,7 @@ from .nadam import NAdam
 from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
-from . import lr_scheduler, swa_utils
+from . import lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD", "NAdam", "RAdam",
            "RMSprop", "Rprop", "LBFGS", "lr_scheduler", "swa_utils", "from_optax"]
@@ -21,6 +21,9 @@ def __getattr__(name):
     if name == "LBFGS":
         from .lbfgs import LBFGS
         return LBFGS
+    if name == "swa_utils":
+        import importlib
+        return importlib.import_module(".swa_utils", __name__)
     if name in ("from_optax", "OptaxOptimizer"):
         from . import _optax
         return getattr(_optax, name)

@@ -15,6 +15,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 F64 = jnp.float64
 
@@ -246,11 +247,12 @@ def _back(x, like):
 
 
 @functools.lru_cache(maxsize=None)
-def _group_fn(rule, flags):
+def _group_fn(rule, flags, scalar_keys):
     kw = dict(flags)
 
-    def run(params, grads, states, hyper):
-        hyper = {k: jnp.asarray(v).astype(F64) for k, v in hyper.items()}
+    def run(params, grads, states, scalars, tensor_hyper):
+        hyper = {k: scalars[i] for i, k in enumerate(scalar_keys)}
+        hyper.update({k: jnp.asarray(v).astype(F64).reshape(()) for k, v in tensor_hyper.items()})
         out_p, out_s = [], []
         for p, g, st in zip(params, grads, states):
             rst = {k: _real(v) for k, v in st.items()}
@@ -264,5 +266,17 @@ def _group_fn(rule, flags):
 
 
 def group_step(rule, flags, params, grads, states, hyper):
-    """Run `rule` over a group's arrays in one jitted program; returns (new params, new states)."""
-    return _group_fn(rule, tuple(sorted(flags.items())))(params, grads, states, hyper)
+    """Run `rule` over a group's arrays in one jitted program; returns (new params, new states).
+
+    `hyper` maps names to Python numbers or arrays. The numbers travel as ONE float64 vector (one
+    host-to-device copy per step, whatever their count); their values never enter the cache key.
+    """
+    keys, vals, tens = [], [], {}
+    for k, v in hyper.items():
+        if isinstance(v, (int, float)):
+            keys.append(k)
+            vals.append(v)
+        else:
+            tens[k] = v
+    fn = _group_fn(rule, tuple(sorted(flags.items())), tuple(keys))
+    return fn(params, grads, states, np.asarray(vals, dtype=np.float64), tens)

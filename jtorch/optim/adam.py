@@ -44,9 +44,9 @@ class Adam(_RuleOptimizer):
                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
-        if fused:
-            _check_fused_foreach(foreach, fused, differentiable)
-            self._step_supports_amp_scaling = True
+        # fused is accepted (jtorch's update is always one fused program) but step() takes no
+        # grad_scale/found_inf, so _step_supports_amp_scaling stays unset: GradScaler unscales first.
+        _check_fused_foreach(foreach, fused, differentiable)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -1,5 +1,8 @@
 """torch.optim.ASGD (averaged SGD): the average lives in state['ax']."""
+import jax.numpy as jnp
+
 from . import _functional as F
+from .. import _dtype
 from .optimizer import _RuleOptimizer, _check_lr, _nonzero, _to_scalar, _scalar_dtype
 from .._tensor import Tensor
 
@@ -32,5 +35,11 @@ class ASGD(_RuleOptimizer):
         from .._creation import zeros_like, zeros, ones, tensor
         lr = group["lr"]
         dt = _scalar_dtype()
-        eta = lr.detach().clone().to(dt) if isinstance(lr, Tensor) else tensor(float(lr), dtype=dt)
+        if isinstance(lr, Tensor):
+            eta = lr.detach().clone().to(dt)
+        elif isinstance(lr, (int, float)):
+            eta = tensor(float(lr), dtype=dt)
+        else:   # a traced lr (jtorch.compile lifts group['lr'])
+            from .._tensor import wrap
+            eta = wrap(jnp.asarray(lr).astype(jnp.float64 if dt is _dtype.float64 else jnp.float32))
         return {"step": zeros((), dtype=dt), "eta": eta, "mu": ones((), dtype=dt), "ax": zeros_like(p)}

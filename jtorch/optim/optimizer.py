@@ -56,6 +56,15 @@ def _to_scalar(x):
     return x
 
 
+def _full_like(p, value):
+    """A tensor shaped and placed like p, filled with value (a number, Tensor, array or tracer)."""
+    import jax.numpy as jnp
+    from .._tensor import wrap
+    v = jnp.asarray(_hyper_value(value))
+    base = jnp.zeros_like(p._value)
+    return wrap(base + (v * (1 + 1j) if jnp.iscomplexobj(base) else v).astype(base.dtype))
+
+
 def _check_lr(lr):
     if isinstance(lr, Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
@@ -215,7 +224,7 @@ class Optimizer:
             if capturable or fused:
                 return value.to(dtype=_float32(), device=param.device)
             return value
-        if param.is_floating_point():
+        if param.is_floating_point() and (value.is_floating_point() or value.is_complex()):
             return value.to(dtype=param.dtype, device=param.device)
         return value.to(device=param.device)
 
@@ -241,7 +250,9 @@ class Optimizer:
                                                                           key)
             if isinstance(value, dict):
                 return {k: cast(param, v, param_id, key=k) for k, v in value.items()}
-            if isinstance(value, (list, tuple)) and not isinstance(value, str):
+            if isinstance(value, tuple) and hasattr(value, "_fields"):   # NamedTuple (optax states)
+                return type(value)(*(cast(param, v, param_id) for v in value))
+            if isinstance(value, (list, tuple)):
                 return type(value)(cast(param, v, param_id) for v in value)
             return value
 
@@ -351,7 +362,7 @@ def _hyper_value(v):
 
 
 def _nonzero(v):
-    return True if isinstance(v, Tensor) else v != 0
+    return v != 0 if isinstance(v, (int, float)) else True
 
 
 class _RuleOptimizer(Optimizer):

@@ -1,6 +1,6 @@
 """torch.optim.Rprop (resilient backpropagation)."""
 from . import _functional as F
-from .optimizer import _RuleOptimizer, _check_lr, _to_scalar, _hyper_value
+from .optimizer import _RuleOptimizer, _check_lr, _to_scalar, _full_like
 
 __all__ = ["Rprop"]
 
@@ -26,8 +26,5 @@ class Rprop(_RuleOptimizer):
         return ("step", "prev", "step_size")
 
     def _init_state(self, p, group):
-        from .._creation import zeros_like, full_like
-        lr = group["lr"]
-        lr = lr.item() if hasattr(lr, "item") else lr
-        return {"step": self._zero_step(), "prev": zeros_like(p),
-                "step_size": full_like(p, complex(lr, lr) if p.is_complex() else lr)}
+        from .._creation import zeros_like
+        return {"step": self._zero_step(), "prev": zeros_like(p), "step_size": _full_like(p, group["lr"])}

@@ -2,7 +2,6 @@
 cumulative average, num_batches_tracked), their lazy variants and SyncBatchNorm."""
 from ... import _creation
 from ... import _dtype as D
-from ..._tensor import Tensor
 from ..parameter import Parameter, UninitializedParameter, UninitializedBuffer
 from .. import functional as F
 from .. import init

@@ -1,7 +1,6 @@
 """Identity, Linear, Bilinear, LazyLinear."""
 import math
 
-from ..._tensor import Tensor
 from ... import _creation
 from ..parameter import Parameter, UninitializedParameter
 from .. import functional as F

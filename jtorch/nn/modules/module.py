@@ -323,6 +323,10 @@ class _BackwardHook:
                 gouts = tuple(r)
             hook.grad_outputs = gouts
             if not hook.input_requires_grad and hook.user_hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients. See https://docs.pytorch.org/docs/main/"
+                              "generated/torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more "
+                              "details.", stacklevel=5)
                 hook._run_hooks(tuple(None for _ in range(max(len(hook.input_tensors_index or ()), 1))))
             return tuple(gouts[i] for i in idx)
 

@@ -1,6 +1,5 @@
 """Embedding and EmbeddingBag."""
 from ... import _creation
-from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 from .. import functional as F

@@ -39,15 +39,10 @@ def _generate_square_subsequent_mask(sz, device=None, dtype=None):
 
 
 def _detect_is_causal_mask(mask, is_causal=None, size=None):
-    make_causal = is_causal is True
-    if is_causal is None and mask is not None:
-        sz = size if size is not None else mask.size(-2)
-        causal = _generate_square_subsequent_mask(sz, device=mask.device, dtype=mask.dtype)
-        if mask.size() == causal.size():
-            make_causal = bool((mask == causal).all())
-        else:
-            make_causal = False
-    return make_causal
+    """torch compares `mask` with a causal mask to set the is_causal hint. In jtorch the hint never
+    changes the math (the mask is always applied), so skip that host-side comparison: it would
+    force a device sync and break jtorch.compile tracing."""
+    return is_causal is True
 
 
 class Transformer(Module):

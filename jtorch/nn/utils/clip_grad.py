@@ -1,5 +1,4 @@
 """clip_grad_norm_, clip_grad_value_, get_total_norm, clip_grads_with_norm_."""
-import functools
 import warnings
 
 from ..._tensor import Tensor

@@ -1,0 +1,111 @@
+"""torch.nn.utils.parametrizations: weight_norm and spectral_norm (state_dict keys as torch's:
+parametrizations.weight.original0/original1, parametrizations.weight.0._u/_v)."""
+from ...autograd.grad_mode import no_grad
+from .. import functional as F
+from ..modules.module import Module
+from . import parametrize
+
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
+
+
+def _norm_except_dim(v, dim):
+    if dim == -1 or dim is None:
+        return v.norm()
+    d = dim % v.dim()
+    dims = [i for i in range(v.dim()) if i != d]
+    return v.norm(2, dim=dims, keepdim=True) if dims else v.abs()
+
+
+class _WeightNorm(Module):
+    def __init__(self, dim=0):
+        super().__init__()
+        if dim is None:
+            dim = -1
+        self.dim = dim
+
+    def forward(self, weight_g, weight_v):
+        return weight_v * (weight_g / _norm_except_dim(weight_v, self.dim))
+
+    def right_inverse(self, weight):
+        return _norm_except_dim(weight, self.dim).detach(), weight
+
+
+def weight_norm(module, name="weight", dim=0):
+    _weight_norm = _WeightNorm(dim)
+    parametrize.register_parametrization(module, name, _weight_norm, unsafe=True)
+
+    def _weight_norm_compat_hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                 error_msgs):
+        g_key = f"{prefix}{name}_g"
+        v_key = f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            original0 = state_dict.pop(g_key)
+            original1 = state_dict.pop(v_key)
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = original0
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = original1
+    module._register_load_state_dict_pre_hook(_weight_norm_compat_hook)
+    return module
+
+
+class _SpectralNorm(Module):
+    def __init__(self, weight, n_power_iterations=1, dim=0, eps=1e-12):
+        super().__init__()
+        ndim = weight.ndim
+        if dim >= ndim or dim < -ndim:
+            raise IndexError("Dimension out of range (expected to be in range of "
+                             f"[-{ndim}, {ndim - 1}] but got {dim})")
+        if n_power_iterations <= 0:
+            raise ValueError("Expected n_power_iterations to be positive, but got "
+                             f"n_power_iterations={n_power_iterations}")
+        self.dim = dim if dim >= 0 else dim + ndim
+        self.eps = eps
+        if ndim > 1:
+            self.n_power_iterations = n_power_iterations
+            weight_mat = self._reshape_weight_to_matrix(weight)
+            h, w = weight_mat.size()
+            u = weight_mat.new_empty(h).normal_(0, 1)
+            v = weight_mat.new_empty(w).normal_(0, 1)
+            self.register_buffer("_u", F.normalize(u, dim=0, eps=self.eps))
+            self.register_buffer("_v", F.normalize(v, dim=0, eps=self.eps))
+            self._power_method(weight_mat, 15)
+
+    def _reshape_weight_to_matrix(self, weight):
+        assert weight.ndim > 1
+        if self.dim != 0:
+            weight = weight.permute(self.dim, *(d for d in range(weight.dim()) if d != self.dim))
+        return weight.flatten(1)
+
+    def _power_method(self, weight_mat, n_power_iterations):
+        with no_grad():
+            for _ in range(n_power_iterations):
+                self._u._set_value(F.normalize(weight_mat.mv(self._v), dim=0, eps=self.eps)._value)
+                self._v._set_value(F.normalize(weight_mat.H.mv(self._u), dim=0, eps=self.eps)._value)
+
+    def forward(self, weight):
+        if weight.ndim == 1:
+            return F.normalize(weight, dim=0, eps=self.eps)
+        weight_mat = self._reshape_weight_to_matrix(weight)
+        if self.training:
+            self._power_method(weight_mat.detach(), self.n_power_iterations)
+        u = self._u.clone()
+        v = self._v.clone()
+        sigma = (u * weight_mat.mv(v)).sum()
+        return weight / sigma
+
+    def right_inverse(self, value):
+        return value
+
+
+def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=None):
+    weight = getattr(module, name, None)
+    if weight is None:
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if dim is None:
+        convt = ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")
+        dim = 1 if type(module).__name__ in convt else 0
+    parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
+    raise NotImplementedError("jtorch: nn.utils.parametrizations.orthogonal is not implemented yet")

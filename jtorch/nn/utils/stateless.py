@@ -1,7 +1,6 @@
 """functional_call: run a module with some parameters/buffers swapped for given tensors."""
 import contextlib
 
-from ..._tensor import Tensor
 
 __all__ = ["functional_call"]
 

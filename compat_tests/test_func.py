@@ -1,0 +1,171 @@
+"""jtorch.func (grad, vjp, jvp, jacrev, jacfwd, hessian, vmap, functional_call,
+stack_module_state) against torch.func on the same inputs."""
+import numpy as np
+import pytest
+import torch
+import torch.func as tf
+
+import jtorch
+import jtorch.func as jf
+from oracle import assert_same, same_error, to_j
+
+rng = np.random.default_rng(1)
+X = torch.tensor(rng.standard_normal((3, 4)), dtype=torch.float64)
+W = torch.tensor(rng.standard_normal((4, 2)), dtype=torch.float64)
+V3 = torch.tensor(rng.standard_normal(3), dtype=torch.float64)
+
+
+def f_scalar(lib):
+    return lambda x, w: ((x @ w).tanh() ** 2).sum() + x.sin().mean()
+
+
+def f_vec(lib):
+    return lambda x: (x.exp() * x.sum()).sin()
+
+
+def test_grad_argnums():
+    for argnums in (0, 1, (0, 1)):
+        rt = tf.grad(f_scalar(torch), argnums=argnums)(X, W)
+        rj = jf.grad(f_scalar(jtorch), argnums=argnums)(to_j(X), to_j(W))
+        assert_same(rj, rt)
+
+
+def test_grad_and_value_has_aux():
+    def f(lib):
+        return lambda x: ((x ** 2).sum(), {"m": x.mean(), "n": x.abs()})
+    gt, (vt, at) = tf.grad_and_value(f(torch), has_aux=True)(X)
+    gj, (vj, aj) = jf.grad_and_value(f(jtorch), has_aux=True)(to_j(X))
+    assert_same(gj, gt)
+    assert_same(vj, vt)
+    assert_same(aj["m"], at["m"])
+    assert_same(aj["n"], at["n"])
+    gt, at = tf.grad(f(torch), has_aux=True)(X)
+    gj, aj = jf.grad(f(jtorch), has_aux=True)(to_j(X))
+    assert_same(gj, gt)
+
+
+def test_grad_of_grad_and_nonscalar_error():
+    def f(lib):
+        return lambda x: (x ** 3).sum()
+    rt = tf.grad(lambda x: tf.grad(f(torch))(x).sum())(V3)
+    rj = jf.grad(lambda x: jf.grad(f(jtorch))(x).sum())(to_j(V3))
+    assert_same(rj, rt)
+    same_error(lambda: tf.grad(lambda x: x * 2)(V3), lambda: jf.grad(lambda x: x * 2)(to_j(V3)))
+
+
+def test_grad_closure_over_tensor_and_dict_input():
+    def f(p, x):
+        return ((x @ p["w"]) + p["b"]).relu().sum()
+    pt = {"w": W, "b": torch.ones(2, dtype=torch.float64)}
+    pj = to_j(pt)
+    rt = tf.grad(f)(pt, X)
+    rj = jf.grad(f)(pj, to_j(X))
+    assert_same(rj["w"], rt["w"])
+    assert_same(rj["b"], rt["b"])
+
+
+def test_vjp_jvp():
+    ot, fn = tf.vjp(f_vec(torch), X)
+    oj, fj = jf.vjp(f_vec(jtorch), to_j(X))
+    assert_same(oj, ot)
+    ct = torch.ones_like(ot) * 0.5
+    assert_same(fj(to_j(ct)), fn(ct))
+    tan = torch.full_like(X, 0.3)
+    assert_same(jf.jvp(f_vec(jtorch), (to_j(X),), (to_j(tan),)), tf.jvp(f_vec(torch), (X,), (tan,)))
+
+
+def test_jacrev_jacfwd_hessian():
+    assert_same(jf.jacrev(f_vec(jtorch))(to_j(X)), tf.jacrev(f_vec(torch))(X))
+    assert_same(jf.jacfwd(f_vec(jtorch))(to_j(X)), tf.jacfwd(f_vec(torch))(X))
+    rt = tf.jacrev(f_scalar(torch), argnums=(0, 1))(X, W)
+    rj = jf.jacrev(f_scalar(jtorch), argnums=(0, 1))(to_j(X), to_j(W))
+    assert_same(rj, rt)
+
+    def g(lib):
+        return lambda v: (v.sin() * v ** 2).sum()
+    assert_same(jf.hessian(g(jtorch))(to_j(V3)), tf.hessian(g(torch))(V3))
+
+
+def test_vmap():
+    def f(x, w):
+        return (x @ w).softmax(-1)
+    assert_same(jf.vmap(f, in_dims=(0, None))(to_j(X), to_j(W)), tf.vmap(f, in_dims=(0, None))(X, W))
+    assert_same(jf.vmap(f, in_dims=(1, None), out_dims=1)(to_j(X.t().contiguous()), to_j(W)),
+                tf.vmap(f, in_dims=(1, None), out_dims=1)(X.t().contiguous(), W))
+    # per-example gradients: vmap(grad)
+    def loss(w, x):
+        return ((x @ w) ** 2).sum()
+    assert_same(jf.vmap(jf.grad(loss), in_dims=(None, 0))(to_j(W), to_j(X)),
+                tf.vmap(tf.grad(loss), in_dims=(None, 0))(W, X))
+    # nested vmap and a scalar argument closed over
+    def h(x, s):
+        return x * s
+    assert_same(jf.vmap(jf.vmap(h, (0, None)), (0, None))(to_j(X), 2.0), tf.vmap(tf.vmap(h, (0, None)), (0, None))(X, 2.0))
+
+
+def test_functional_call_and_restore():
+    def make(lib):
+        lib.manual_seed(0)
+        m = lib.nn.Sequential(lib.nn.Linear(4, 3), lib.nn.Tanh(), lib.nn.Linear(3, 2))
+        return m
+    mt = make(torch).double()
+    mj = make(jtorch)
+    # same weights in both
+    with torch.no_grad():
+        sd = {k: to_j(v) for k, v in mt.state_dict().items()}
+    mj.load_state_dict(sd)
+    mj = mj.double()
+    new_t = {k: v.detach() * 2 for k, v in mt.named_parameters()}
+    new_j = {k: to_j(v) for k, v in new_t.items()}
+    rt = tf.functional_call(mt, new_t, (X,))
+    rj = jf.functional_call(mj, new_j, (to_j(X),))
+    assert_same(rj, rt)
+    # the module's own parameters are back
+    assert_same(mj(to_j(X)), mt(X))
+    assert isinstance(mj[0].weight, jtorch.nn.Parameter)
+
+    # grads w.r.t. the dict through functional_call (the torch.func idiom)
+    def loss(lib, fn, m):
+        return lambda p, x: fn(m, p, (x,)).pow(2).sum()
+    gt = tf.grad(loss(torch, tf.functional_call, mt))(new_t, X)
+    gj = jf.grad(loss(jtorch, jf.functional_call, mj))(new_j, to_j(X))
+    for k in gt:
+        assert_same(gj[k], gt[k])
+
+    # restored even when the call raises
+    with pytest.raises(RuntimeError):
+        jf.functional_call(mj, new_j, (jtorch.ones(3, 3, dtype=jtorch.float64),))
+    assert mj[0].weight is dict(mj.named_parameters())["0.weight"]
+    assert_same(mj(to_j(X)), mt(X))
+
+
+def test_functional_call_autograd():
+    """Eager autograd through functional_call reaches the given tensors, not the module's."""
+    lin_t = torch.nn.Linear(4, 2).double()
+    lin_j = jtorch.nn.Linear(4, 2).double()
+    wt = W.t().clone().requires_grad_(True)
+    wj = to_j(W.t().clone(), requires_grad=True)
+    tf.functional_call(lin_t, {"weight": wt, "bias": torch.zeros(2, dtype=torch.float64)}, X).sum().backward()
+    jf.functional_call(lin_j, {"weight": wj, "bias": jtorch.zeros(2, dtype=jtorch.float64)}, to_j(X)).sum().backward()
+    assert_same(wj.grad, wt.grad)
+    assert lin_j.weight.grad is None
+
+
+def test_stack_module_state_ensemble():
+    torch.manual_seed(0)
+    models_t = [torch.nn.Linear(4, 2).double() for _ in range(3)]
+    models_j = [jtorch.nn.Linear(4, 2).double() for _ in range(3)]
+    for a, b in zip(models_j, models_t):
+        a.load_state_dict({k: to_j(v) for k, v in b.state_dict().items()})
+    pt, bt = tf.stack_module_state(models_t)
+    pj, bj = jf.stack_module_state(models_j)
+    for k in pt:
+        assert_same(pj[k], pt[k])
+        assert pj[k].requires_grad == pt[k].requires_grad and pj[k].is_leaf
+    base_t, base_j = models_t[0], models_j[0]
+
+    def ens(fc, m):
+        return lambda p, b, x: fc(m, (p, b), (x,))
+    rt = tf.vmap(ens(tf.functional_call, base_t), in_dims=(0, 0, None))(pt, bt, X)
+    rj = jf.vmap(ens(jf.functional_call, base_j), in_dims=(0, 0, None))(pj, bj, to_j(X))
+    assert_same(rj, rt)

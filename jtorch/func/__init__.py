@@ -1,0 +1,297 @@
+"""jtorch.func (torch.func): composable function transforms, mapped straight onto jax's.
+
+Each transform functionalizes the user's call: inside the jax transform the traced arrays are
+wrapped as jtorch Tensors, the user's function runs with graph recording off (jax does the
+differentiation / batching, not the eager autograd engine), and the results are unwrapped.
+Inputs and outputs may be pytrees (tuples, lists, dicts) of Tensors, as in torch.func.
+"""
+import contextlib
+
+import jax
+import jax.numpy as jnp
+
+from .._tensor import Tensor, wrap
+from ..autograd.grad_mode import STATE
+
+__all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "functional_call",
+           "stack_module_state", "linearize"]
+
+
+def _is_t(x):
+    return isinstance(x, Tensor)
+
+
+def _to_arrays(tree):
+    return jax.tree_util.tree_map(lambda x: x._value if _is_t(x) else x, tree, is_leaf=_is_t)
+
+
+def _to_tensors(tree):
+    return jax.tree_util.tree_map(lambda x: wrap(x) if isinstance(x, (jax.Array, jax.core.Tracer)) else x, tree)
+
+
+@contextlib.contextmanager
+def _no_record():
+    prev = STATE.enabled
+    STATE.enabled = False
+    try:
+        yield
+    finally:
+        STATE.enabled = prev
+
+
+def _argnums_tuple(argnums, n):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums:
+        raise RuntimeError("argnums must be non-empty")
+    for i in nums:
+        if not isinstance(i, int) or not -n <= i < n:
+            raise RuntimeError(f"Got argnum={i}, but only {n} positional inputs")
+    return tuple(i % n for i in nums)
+
+
+def _pure(func, args, kwargs, nums, has_aux, check=None):
+    """A jax function of the differentiated args (as arrays) running `func` on Tensors."""
+    def f(*diff):
+        a = list(args)
+        for i, v in zip(nums, diff):
+            a[i] = _to_tensors(v)
+        with _no_record():
+            out = func(*a, **kwargs)
+        if has_aux:
+            if not isinstance(out, tuple) or len(out) != 2:
+                raise RuntimeError("has_aux=True: the function must return a tuple (output, aux)")
+            out, aux = out
+            if check is not None:
+                check(out)
+            return _to_arrays(out), _to_arrays(aux)
+        if check is not None:
+            check(out)
+        return _to_arrays(out)
+    return f
+
+
+def _scalar_check(name):
+    def check(out):
+        if not _is_t(out):
+            raise RuntimeError(f"{name}(f)(*args): Expected f(*args) to return a Tensor, got {type(out)}")
+        if out.ndim != 0:
+            raise RuntimeError(f"{name}(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor with "
+                               f"{out.ndim} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
+    return check
+
+
+def grad_and_value(func, argnums=0, has_aux=False):
+    """Returns (grad, value) or, with has_aux, (grad, (value, aux))."""
+    def wrapper(*args, **kwargs):
+        nums = _argnums_tuple(argnums, len(args))
+        f = _pure(func, args, kwargs, nums, has_aux, _scalar_check("grad_and_value"))
+        diff = [_to_arrays(args[i]) for i in nums]
+        val, g = jax.value_and_grad(f, argnums=tuple(range(len(nums))), has_aux=has_aux)(*diff)
+        g = _to_tensors(g)
+        g = g[0] if isinstance(argnums, int) else tuple(g)
+        if has_aux:
+            v, aux = val
+            return g, (_to_tensors(v), _to_tensors(aux))
+        return g, _to_tensors(val)
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux=False):
+    """torch.func.grad: the gradient of a scalar-valued function w.r.t. args[argnums]."""
+    gv = grad_and_value(func, argnums, has_aux)
+
+    def wrapper(*args, **kwargs):
+        g, val = gv(*args, **kwargs)
+        return (g, val[1]) if has_aux else g
+    return wrapper
+
+
+def vjp(func, *primals, has_aux=False):
+    """Returns (output, vjp_fn[, aux]); vjp_fn(cotangents) gives one grad per primal (a tuple)."""
+    nums = tuple(range(len(primals)))
+    f = _pure(func, primals, {}, nums, has_aux)
+    res = jax.vjp(f, *[_to_arrays(p) for p in primals], has_aux=has_aux)
+    out, pull = res[0], res[1]
+
+    def vjp_fn(*cts):
+        ct = cts[0] if len(cts) == 1 else cts
+        return tuple(_to_tensors(pull(_to_arrays(ct))))
+    if has_aux:
+        return _to_tensors(out), vjp_fn, _to_tensors(res[2])
+    return _to_tensors(out), vjp_fn
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """Returns (output, jvp_out[, aux])."""
+    if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to be tuples")
+    if len(primals) != len(tangents):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same length")
+    nums = tuple(range(len(primals)))
+    f = _pure(func, primals, {}, nums, has_aux)
+    ps = tuple(_to_arrays(p) for p in primals)
+    ts = tuple(_to_arrays(t) for t in tangents)
+    if has_aux:
+        out, tout, aux = jax.jvp(f, ps, ts, has_aux=True)
+        return _to_tensors(out), _to_tensors(tout), _to_tensors(aux)
+    out, tout = jax.jvp(f, ps, ts)
+    return _to_tensors(out), _to_tensors(tout)
+
+
+def _jac(jaxfn, func, argnums, has_aux):
+    def wrapper(*args, **kwargs):
+        nums = _argnums_tuple(argnums, len(args))
+        f = _pure(func, args, kwargs, nums, has_aux)
+        diff = [_to_arrays(args[i]) for i in nums]
+        res = jaxfn(f, argnums=tuple(range(len(nums))), has_aux=has_aux)(*diff)
+        jac, aux = res if has_aux else (res, None)
+        # jax gives, per output leaf, a tuple over argnums; torch drops the tuple for an int argnums
+        jac = jax.tree_util.tree_map(lambda t: t[0], jac, is_leaf=lambda x: isinstance(x, tuple)) \
+            if isinstance(argnums, int) else jac
+        jac = _to_tensors(jac)
+        return (jac, _to_tensors(aux)) if has_aux else jac
+    return wrapper
+
+
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
+    return _jac(jax.jacrev, func, argnums, has_aux)
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    return _jac(jax.jacfwd, func, argnums, has_aux)
+
+
+def hessian(func, argnums=0):
+    return jacfwd(jacrev(func, argnums), argnums)
+
+
+def linearize(func, *primals):
+    nums = tuple(range(len(primals)))
+    f = _pure(func, primals, {}, nums, False)
+    out, lin = jax.linearize(f, *[_to_arrays(p) for p in primals])
+
+    def jvp_fn(*tangents):
+        return _to_tensors(lin(*[_to_arrays(t) for t in tangents]))
+    return _to_tensors(out), jvp_fn
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """torch.func.vmap: inside, func sees per-example Tensors (the batch dim removed)."""
+    def wrapper(*args, **kwargs):
+        dims = in_dims
+        if isinstance(dims, list):
+            dims = tuple(dims)
+        if isinstance(dims, tuple) and len(dims) != len(args):
+            raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the "
+                             f"structure of `inputs`. in_dims has structure {len(dims)} but inputs has "
+                             f"{len(args)} elements")
+        per_arg = dims if isinstance(dims, tuple) else (dims,) * len(args)
+        # non-Tensor arguments are closed over (torch requires in_dim None for them)
+        batched, static = [], {}
+        for i, (a, d) in enumerate(zip(args, per_arg)):
+            leaves = jax.tree_util.tree_leaves(a, is_leaf=_is_t)
+            if d is None or not any(_is_t(x) for x in leaves):
+                if d is not None and not isinstance(d, tuple) and leaves and not any(_is_t(x) for x in leaves):
+                    raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for an input "
+                                     f"but the input is of type {type(a)}. We cannot vmap over non-Tensor "
+                                     "arguments, please use None as the respective in_dim")
+                static[i] = a
+            else:
+                batched.append((i, d))
+        idx = [i for i, _ in batched]
+
+        def f(*bs):
+            a = [None] * len(args)
+            for i, v in static.items():
+                a[i] = v
+            for i, v in zip(idx, bs):
+                a[i] = _to_tensors(v)
+            with _no_record():
+                out = func(*a, **kwargs)
+            return _to_arrays(out)
+        out = jax.vmap(f, in_axes=tuple(d for _, d in batched), out_axes=out_dims)(
+            *[_to_arrays(args[i]) for i in idx])
+        return _to_tensors(out)
+    return wrapper
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True,
+                    strict=False):
+    """Call `module` with its parameters/buffers replaced by the given tensors (restored after)."""
+    if isinstance(parameter_and_buffer_dicts, dict):
+        values = dict(parameter_and_buffer_dicts)
+    else:
+        values = {}
+        for d in parameter_and_buffer_dicts:
+            for k in d:
+                if k in values:
+                    raise ValueError(f"{k} appeared in multiple dictionaries; behavior of functional call is "
+                                     "ambiguous")
+            values.update(d)
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
+        args = (args,)
+    kwargs = kwargs or {}
+    slots = {}  # name -> (owner dict, leaf name, original)
+    for mod_name, mod in module.named_modules(remove_duplicate=False):
+        pre = mod_name + "." if mod_name else ""
+        for store in ("_parameters", "_buffers"):
+            for leaf, v in mod.__dict__[store].items():
+                slots.setdefault(pre + leaf, []).append((mod.__dict__[store], leaf, v))
+    if strict:
+        missing = [k for k in slots if k not in values]
+        unexpected = [k for k in values if k not in slots]
+        if missing or unexpected:
+            msg = []
+            if unexpected:
+                msg.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
+            if missing:
+                msg.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
+            raise RuntimeError("Error(s) in reloading state_dict for " + type(module).__name__ + ":\n\t" +
+                               "\n\t".join(msg))
+    if tie_weights:  # a tensor shared under several names follows the one that was given
+        by_id = {}
+        for name, entries in slots.items():
+            if name in values:
+                for _, _, orig in entries:
+                    if orig is not None:
+                        by_id[id(orig)] = values[name]
+        for name, entries in slots.items():
+            if name not in values and entries[0][2] is not None and id(entries[0][2]) in by_id:
+                values[name] = by_id[id(entries[0][2])]
+    swapped = []
+    try:
+        for name, v in values.items():
+            for store, leaf, orig in slots.get(name, ()):
+                swapped.append((store, leaf, orig))
+                store[leaf] = v
+            if name not in slots:
+                # a plain tensor attribute (not registered): set and restore it too
+                owner_name, _, leaf = name.rpartition(".")
+                owner = module.get_submodule(owner_name) if owner_name else module
+                if not hasattr(owner, leaf):
+                    raise AttributeError(f"{type(owner).__name__} has no attribute `{leaf}`")
+                swapped.append((owner.__dict__, leaf, owner.__dict__.get(leaf)))
+                owner.__dict__[leaf] = v
+        return module(*args, **kwargs)
+    finally:
+        for store, leaf, orig in reversed(swapped):
+            store[leaf] = orig
+
+
+def stack_module_state(models):
+    """(params, buffers): each name maps to the models' tensors stacked on a new leading dim."""
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    from .. import stack
+    from ..autograd.grad_mode import no_grad
+    params, buffers = {}, {}
+    with no_grad():
+        for name, _ in models[0].named_parameters():
+            ps = [dict(m.named_parameters())[name] for m in models]
+            params[name] = stack([p.detach() for p in ps]).requires_grad_(ps[0].requires_grad)
+        for name, _ in models[0].named_buffers():
+            buffers[name] = stack([dict(m.named_buffers())[name] for m in models])
+    return params, buffers
