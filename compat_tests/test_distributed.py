@@ -48,13 +48,15 @@ WORKER = textwrap.dedent(r"""
         ((ddp(xs) - ys) ** 2).mean().backward()
         opt.step()
     out["weight"] = model.weight.tolist()
-    print("RESULT " + json.dumps(out), flush=True)
+    # one file per rank: the ranks share the launcher's stdout, so printed lines can interleave
+    with open(os.path.join(os.environ["RESULT_DIR"], f"rank{rank}.json"), "w") as f:
+        json.dump(out, f)
     dist.destroy_process_group()
 """)
 
 
 def _launch(script, nproc=2, timeout=240):
-    env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu", JTORCH_DIST_HEARTBEAT_TIMEOUT="10",
+    env = dict(os.environ, PYTHONPATH=ROOT, RESULT_DIR=os.path.dirname(script), JAX_PLATFORMS="cpu", JTORCH_DIST_HEARTBEAT_TIMEOUT="10",
                JTORCH_DIST_SHUTDOWN_TIMEOUT="5")
     env.pop("XLA_FLAGS", None)
     return subprocess.run([sys.executable, "-m", "jtorch.distributed.run", f"--nproc_per_node={nproc}", script],
@@ -67,8 +69,8 @@ def test_collectives_and_ddp(tmp_path):
     script.write_text(WORKER)
     r = _launch(str(script))
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
-    res = sorted((json.loads(l[7:]) for l in r.stdout.splitlines() if l.startswith("RESULT ")),
-                 key=lambda d: d["rank"])
+    res = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in range(2)]
+    assert [d["rank"] for d in res] == [0, 1]
     assert len(res) == 2
     t0, t1 = np.arange(4.0), np.arange(4.0) + 10
     for d in res:
