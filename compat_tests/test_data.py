@@ -391,3 +391,22 @@ def test_utils_namespace_is_lazy():
                     "non_deterministic"):
             continue
         assert hasattr(jud, name), name
+
+
+def test_torch_random_sampler_seeding_recipe_runs():
+    """torch's RandomSampler seeds its permutation with int(torch.empty((), dtype=torch.int64).random_()), then
+    torch.randperm(n, generator=...); custom samplers copy that recipe, so it must run in jtorch (random_() on
+    int64 used to overflow). The drawn values differ from torch's (JAX threefry streams, not mt19937/Philox):
+    only the ranges and the permutation structure are compared."""
+    for M in (torch, jtorch):
+        g = M.Generator().manual_seed(0)
+        seeds = [int(M.empty((), dtype=M.int64).random_(generator=g).item()) for _ in range(20)]
+        assert all(0 <= s < 2 ** 63 for s in seeds) and len(set(seeds)) == 20 and max(seeds) > 2 ** 60
+        g2 = M.Generator()
+        g2.manual_seed(seeds[0])
+        perm = M.randperm(10, generator=g2).tolist()
+        assert sorted(perm) == list(range(10))
+        for dt, hi in [(M.int8, 127), (M.uint8, 255), (M.bool, 1)]:
+            v = M.empty(4000, dtype=dt).random_(generator=g)
+            assert v.dtype == dt and int(v.min()) == 0 and int(v.max()) == hi, dt
+        assert int(M.empty(4000, dtype=M.int16).random_(generator=g).min()) >= 0

@@ -79,6 +79,14 @@ res["info_seed_step"] = info[1]["seed"] - info[0]["seed"]
 res["info_np_differ"] = info[0]["np"] != info[1]["np"]
 res["info_pid_not_main"] = all(r["pid"] != os.getpid() for r in info)
 res["point_type"] = all(type(r["p"]) is Point for r in info)
+# same generator seed -> same shuffled order with or without workers, and the same worker seeds
+# (the values differ between torch and jtorch: their random streams differ; these properties do not)
+sh = [flat(DataLoader(Cheap(), batch_size=5, shuffle=True, num_workers=nw, generator=torch.Generator().manual_seed(5)))
+      for nw in (0, 2)]
+res["shuffle_generator_workers"] = sh[0] == sh[1] and [r[0] for b in sh[0] for r in b[0]] != [i * 0.25 for i in range(12)]
+seeds = [[r["seed"] for r in DataLoader(Info(), batch_size=None, num_workers=2, generator=torch.Generator().manual_seed(s))]
+         for s in (7, 7, 8)]
+res["worker_seeds_follow_generator"] = seeds[0] == seeds[1] != seeds[2]
 """
 
 JT_EXTRA = """
@@ -91,6 +99,10 @@ ilead = DataLoader(Split(10), batch_size=3, num_workers=2, persistent_workers=Tr
 res["persistent_iterable"] = flat(ilead) == flat(ilead) == res["split"]
 unordered = flat(DataLoader(Cheap(), batch_size=5, num_workers=2, in_order=False))
 res["in_order_false"] = sorted(map(str, unordered)) == sorted(map(str, res["cheap"]))
+# a spawn context in this unguarded script: torch's spawned workers would re-import it and fail; jtorch's
+# workers always come from its zygote, whatever the context names
+res["mp_context_prefetch"] = flat(DataLoader(ToyDs(), batch_size=5, num_workers=2, multiprocessing_context="spawn",
+                                             prefetch_factor=1)) == res["toy"]
 res["zygote"] = P._zygote.proc.pid
 print("RESULT " + json.dumps(res), flush=True)
 """
@@ -148,6 +160,9 @@ if __name__ == "__main__":  # run through runpy, as tools/swap_torch_imports.py 
     next(it)
     out["left_running"] = [w.pid for w in it._workers] + [P._zygote.proc.pid]
 
+    # four workers running jtorch ops in __getitem__, from a guarded script (the unguarded one is test 1)
+    got = [b.tolist() for b in DataLoader(Faulty("ok"), batch_size=8, num_workers=4)]
+    assert got == [list(range(i, i + 8)) for i in range(0, 40, 8)], got
     td = TensorDataset(torch.arange(6).reshape(3, 2), torch.tensor([0.5, 1.5, 2.5]))
     for epoch in range(2):  # pin_memory without an accelerator: a warning, same batches
         got = [[t.tolist() for t in b] for b in DataLoader(td, batch_size=2, num_workers=2, pin_memory=True)]
@@ -200,7 +215,8 @@ def test_workers_match_torch_dataloader(tmp_path):
     for key in t:
         assert j[key] == t[key], (key, j[key], t[key])
     assert j["info_ids"] == [0, 1, 0, 1] and j["info_seed_step"] == 1 and j["info_np_differ"]
-    assert j["persistent"] and j["persistent_iterable"] and j["in_order_false"]
+    assert j["persistent"] and j["persistent_iterable"] and j["in_order_false"] and j["mp_context_prefetch"]
+    assert t["shuffle_generator_workers"] and t["worker_seeds_follow_generator"]
     assert j["init_fn"] == [0, 10, 0, 10] and j["jax_platform_in_worker"] == ["cpu"] * 4
     assert not _gone([j["zygote"]]), "the worker launcher outlived the program"
 

@@ -678,3 +678,155 @@ def test_safetensors_model_helpers(tmp_path):
     tm2 = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
     st.load_model(tm2, str(tmp_path / "j.safetensors"))
     assert torch.equal(tm2(x), tm(x))
+
+
+# ------------------------------------------------------------- atomic save, object failing mid-pickle
+class _ExplodesWhenPickled:
+    def __reduce__(self):
+        raise RuntimeError("refusing to be pickled (simulated failure mid-save)")
+
+
+def test_reduce_raising_mid_save_keeps_old_checkpoint(tmp_path):
+    """The failing object comes after a large tensor, so the failure happens mid-save: the old file stays
+    byte-identical and no partial file is left (torch.save itself would leave a truncated target here)."""
+    p = tmp_path / "ckpt.pt"
+    jtorch.save({"epoch": 1, "w": jtorch.arange(5.0)}, p)
+    before = p.read_bytes()
+    obj = {"big": jtorch.ones(300_000), "epoch": 2, "boom": _ExplodesWhenPickled()}
+    tobj = {"big": torch.ones(300_000), "epoch": 2, "boom": _ExplodesWhenPickled()}
+    et, ej = same_error(lambda: torch.save(tobj, tmp_path / "torch_target.pt"), lambda: jtorch.save(obj, p))
+    assert str(ej) == str(et)
+    assert p.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["ckpt.pt", "torch_target.pt"]
+    assert torch.load(p)["epoch"] == 1 and jtorch.load(p)["w"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+# -------------------------------------------------- whole-training checkpoint incl. GradScaler
+def _scaled_steps(M, model, opt, sched, scaler, xs, inf_at=()):
+    for i, x in enumerate(xs):
+        opt.zero_grad()
+        loss = ((model(x) - 1.0) ** 2).mean()
+        if i in inf_at:
+            loss = loss * float("inf")   # overflowing step: skipped by scaler.step, scale backs off
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        sched.step()
+
+
+def test_training_checkpoint_with_grad_scaler_resumes_and_loads_in_torch(tmp_path):
+    """model + optimizer + scheduler + GradScaler + CPU and CUDA RNG states: a resumed run equals the
+    uninterrupted one bit for bit, and torch resumes the same checkpoint to the same parameters."""
+    def fresh(M):
+        model = M.nn.Sequential(M.nn.Linear(3, 4), M.nn.Tanh(), M.nn.Linear(4, 1))
+        opt = M.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        return model, opt, M.optim.lr_scheduler.StepLR(opt, 2, 0.5), \
+            M.amp.GradScaler("cpu", init_scale=2.0 ** 10, growth_interval=2)
+
+    def data(n):  # drawn from jtorch's RNG during training: the checkpoint's RNG state decides them
+        return [jtorch.randn(5, 3) for _ in range(n)]
+    jtorch.manual_seed(0)
+    model, opt, sched, scaler = fresh(jtorch)
+    _scaled_steps(jtorch, model, opt, sched, scaler, data(3), inf_at=(1,))
+    jtorch.save({"model": model.state_dict(), "optim": opt.state_dict(), "sched": sched.state_dict(),
+                 "scaler": scaler.state_dict(), "rng": jtorch.get_rng_state(),
+                 "cuda_rng": jtorch.cuda.get_rng_state_all(), "step": 3}, tmp_path / "ckpt.pt")
+    xs = data(5)
+    _scaled_steps(jtorch, model, opt, sched, scaler, xs, inf_at=(2,))
+    straight = [p.detach().clone() for p in model.parameters()]
+
+    jtorch.manual_seed(1234)  # the checkpoint's RNG state must win
+    m2, o2, s2, sc2 = fresh(jtorch)
+    ck = jtorch.load(tmp_path / "ckpt.pt")
+    m2.load_state_dict(ck["model"])
+    o2.load_state_dict(ck["optim"])
+    s2.load_state_dict(ck["sched"])
+    sc2.load_state_dict(ck["scaler"])
+    jtorch.set_rng_state(ck["rng"])
+    jtorch.cuda.set_rng_state_all(ck["cuda_rng"])
+    _scaled_steps(jtorch, m2, o2, s2, sc2, data(5), inf_at=(2,))
+    for a, b in zip(m2.parameters(), straight):
+        assert a.detach().tolist() == b.tolist()
+    assert sc2.state_dict() == scaler.state_dict() and o2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+
+    # real torch resumes the jtorch checkpoint on the same data: same parameters, same scaler state
+    tck = torch.load(tmp_path / "ckpt.pt")
+    tm, to, ts, tsc = fresh(torch)
+    tm.load_state_dict(tck["model"])
+    to.load_state_dict(tck["optim"])
+    ts.load_state_dict(tck["sched"])
+    tsc.load_state_dict(tck["scaler"])
+    _scaled_steps(torch, tm, to, ts, tsc, [torch.from_numpy(np.asarray(x._value).copy()) for x in xs], inf_at=(2,))
+    for a, b in zip(straight, tm.parameters()):
+        assert_same(a, b.detach(), rtol=1e-5, atol=1e-6)
+    assert tsc.state_dict() == scaler.state_dict()
+
+
+# ------------------------------------------------------------------ Hugging Face style checkpoints
+def test_hf_style_sharded_safetensors_and_bin(tmp_path):
+    """What transformers writes: bf16 weights in shards + model.safetensors.index.json (tied lm_head dropped
+    from the files), and pytorch_model.bin (torch.save of a state_dict whose tied weights share storage).
+    The loading code transformers users write (safe_open per shard, load_state_dict strict=False) works."""
+    st = pytest.importorskip("safetensors.torch")
+    import json
+
+    class TM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = torch.nn.Embedding(11, 6)
+            self.block = torch.nn.Linear(6, 6)
+            self.lm_head = torch.nn.Linear(6, 11, bias=False)
+            self.lm_head.weight = self.embed.weight   # tied
+
+        def forward(self, ids):
+            return self.lm_head(torch.tanh(self.block(self.embed(ids))))
+
+    class JM(jtorch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = jtorch.nn.Embedding(11, 6)
+            self.block = jtorch.nn.Linear(6, 6)
+            self.lm_head = jtorch.nn.Linear(6, 11, bias=False)
+            self.lm_head.weight = self.embed.weight
+
+        def forward(self, ids):
+            return self.lm_head(jtorch.tanh(self.block(self.embed(ids))))
+
+    torch.manual_seed(0)
+    tm = TM().to(torch.bfloat16)
+    sd = {k: v for k, v in tm.state_dict().items() if k != "lm_head.weight"}
+    shards = {"model-00001-of-00002.safetensors": ["embed.weight"],
+              "model-00002-of-00002.safetensors": ["block.weight", "block.bias"]}
+    weight_map = {}
+    for fname, keys in shards.items():
+        st.save_file({k: sd[k].contiguous() for k in keys}, str(tmp_path / fname), metadata={"format": "pt"})
+        weight_map.update({k: fname for k in keys})
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+
+    from jtorch.safetensors import safe_open
+    index = json.loads((tmp_path / "model.safetensors.index.json").read_text())
+    state = {}
+    for fname in sorted(set(index["weight_map"].values())):
+        with safe_open(tmp_path / fname, framework="pt", device="cpu") as f:
+            assert f.metadata() == {"format": "pt"}
+            for k in f.keys():
+                state[k] = f.get_tensor(k)
+    jm = JM().to(jtorch.bfloat16)
+    missing, unexpected = jm.load_state_dict(state, strict=False)
+    assert list(missing) == ["lm_head.weight"] and list(unexpected) == []
+    assert jm.lm_head.weight is jm.embed.weight
+    ids = torch.tensor([[1, 4, 9], [0, 10, 3]])
+    assert_same(jm(to_j(ids)).float(), tm(ids).detach().float(), rtol=2e-2, atol=2e-2)
+    for k in sd:
+        assert_bits(jm.state_dict()[k], sd[k], k)
+
+    torch.save(tm.state_dict(), tmp_path / "pytorch_model.bin")
+    bin_sd = jtorch.load(tmp_path / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    assert list(bin_sd) == list(tm.state_dict())
+    # (the two tied entries share one storage in the file; jtorch loads them as two equal tensors)
+    assert_bits(bin_sd["lm_head.weight"], tm.embed.weight.detach())
+    assert_bits(bin_sd["embed.weight"], tm.embed.weight.detach())
+    jm2 = JM().to(jtorch.bfloat16)
+    jm2.load_state_dict(bin_sd)
+    assert jm2(to_j(ids)).tolist() == jm(to_j(ids)).tolist()
+    assert jm2.lm_head.weight is jm2.embed.weight

@@ -1,4 +1,5 @@
 """Small shared pieces for the examples: device choice, a progress bar, checkpoints, loss plots."""
+import argparse
 import os
 import sys
 import time
@@ -35,12 +36,50 @@ class _Bar:
         print("\r", end="")
 
 
+def example_args(description, **defaults):
+    """The flags every example takes: --epochs/--steps (defaults given by the example), --resume,
+    --tiny (a few steps on a small data set: the smoke test CI runs) and --out."""
+    p = argparse.ArgumentParser(description=description)
+    for name, value in defaults.items():
+        p.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--tiny", action="store_true", help="a few steps on little data (smoke test)")
+    p.add_argument("--out", default=None, help="where checkpoints and plots go (default examples/out)")
+    args = p.parse_args()
+    if args.out:
+        os.environ["JTORCH_EXAMPLES_OUT"] = args.out
+    return args
+
+
 def save_checkpoint(path, **state):
-    torch.save(state, path)
+    """Write model/optimizer/scheduler state dicts (and anything else) in PyTorch's file format;
+    written to a temporary name first so an interrupted save never leaves a broken checkpoint."""
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
 
 
 def load_checkpoint(path, map_location="cpu"):
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def resume(path, model, opt=None, sched=None, map_location="cpu"):
+    """Load a checkpoint written by `save_checkpoint(model=..., opt=..., sched=..., ...)` into the
+    given objects; returns the checkpoint dict (its "epoch"/"step", "losses", ...), or None when
+    there is no checkpoint yet."""
+    if not os.path.exists(path):
+        print(f"(no checkpoint at {path}: starting from scratch)")
+        return None
+    state = load_checkpoint(path, map_location)
+    model.load_state_dict(state["model"])
+    if opt is not None and "opt" in state:
+        opt.load_state_dict(state["opt"])
+    if sched is not None and "sched" in state:
+        sched.load_state_dict(state["sched"])
+    if "rng" in state:
+        torch.set_rng_state(state["rng"])
+    print(f"resumed from {path}")
+    return state
 
 
 def plot_losses(losses, path, title):

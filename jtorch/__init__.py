@@ -6,6 +6,7 @@ from ._dtype import (dtype, bool_ as bool, uint8, uint16, uint32, uint64, int8, 
                      get_default_dtype, set_default_dtype, promote_types, can_cast, finfo, iinfo)
 from ._dtype import ALIASES as _ALIASES
 from ._device import device
+from ._memory_format import memory_format, contiguous_format, preserve_format, channels_last, channels_last_3d
 from ._creation_defaults import get_default_device, set_default_device
 from ._tensor import Tensor, Size
 from . import _ops
@@ -29,6 +30,8 @@ half, float, double, long, int, short, cfloat, cdouble, chalf = (float16, float3
 _methods.install()
 globals().update(_ops.public_functions())
 del _methods
+from . import _tensor_long_tail  # noqa: E402
+_tensor_long_tail.install()
 
 # torch has Python builtins shadowed in its namespace too (torch.float, torch.int, torch.bool).
 import builtins as _builtins  # noqa: E402
@@ -105,9 +108,10 @@ def get_float32_matmul_precision():
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
     _deterministic[0] = _builtins.bool(mode)
+    _deterministic[1] = _builtins.bool(mode) and _builtins.bool(warn_only)
 
 
-_deterministic = [False]
+_deterministic = [False, False]  # enabled, warn_only
 
 
 def are_deterministic_algorithms_enabled():
@@ -115,7 +119,7 @@ def are_deterministic_algorithms_enabled():
 
 
 def is_deterministic_algorithms_warn_only_enabled():
-    return False
+    return _deterministic[1]
 
 
 def is_autocast_enabled(device_type=None):
@@ -137,15 +141,32 @@ def _lazy(name):
         return importlib.import_module("." + name, __name__)
     except ModuleNotFoundError as e:
         if e.name == __name__ + "." + name:
+            from ._unsupported import TORCH, missing
+            if name in TORCH:
+                raise missing(name) from None
             raise AttributeError(f"module 'jtorch' has no attribute '{name}' (torch.{name} is not implemented "
                                  "in jtorch yet)") from None
         raise
 
 
+# the long tail (constants, legacy types, torch.abs_, torch.dropout, windows ...): never shadows a name above
+from . import _long_tail, _legacy_types  # noqa: E402
+for _n in _long_tail.__all__:
+    globals().setdefault(_n, getattr(_long_tail, _n))
+for _n, _v in _legacy_types.CPU_TYPES.items():
+    globals().setdefault(_n, _v)
+from ._dtype import float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu  # noqa: E402
+from .amp import GradScaler  # noqa: E402
+del _n, _v
+
+_STDLIB = {"builtins", "ctypes", "functools", "glob", "importlib", "inspect", "math", "os", "platform", "sys",
+           "textwrap", "threading", "warnings"}  # modules torch's namespace re-exports by accident; same objects
+
 _LAZY = {"nn", "optim", "utils", "amp", "func", "distributions", "linalg", "fft", "special", "backends", "jit",
          "compiler", "distributed", "testing", "profiler", "onnx", "hub", "multiprocessing", "library", "export",
          "overrides", "types", "_dynamo", "serialization", "random", "cpu", "mps", "xla", "sparse", "masked", "quantization",
-         "ao", "futures", "package", "version", "signal"}
+         "ao", "futures", "package", "version", "signal", "accelerator", "xpu", "mtia", "functional", "return_types",
+         "torch_version", "quasirandom"}
 
 
 def __getattr__(name):
@@ -160,4 +181,23 @@ def __getattr__(name):
     if name in ("autocast",):
         from .amp import autocast
         return autocast
-    raise AttributeError(f"module 'jtorch' has no attribute '{name}'")
+    import sys as _sys
+    if name == "ops":
+        from .library import ops
+        return ops
+    if name == "torch":
+        return _sys.modules[__name__]
+    if name == "windows":
+        from .signal import windows
+        return windows
+    if name == "Future":
+        from .futures import Future
+        return Future
+    if name in _STDLIB:
+        import importlib
+        return importlib.import_module(name)
+    from ._unsupported import TORCH, missing
+    if name in TORCH:
+        raise missing(name)
+    from ._missing import missing_attribute
+    raise missing_attribute(_sys.modules[__name__], name)

@@ -118,6 +118,8 @@ class _Plan:
         self.guard_scalar = []   # (d, k, v): Python scalars that change the trace
         self.hp_locs = []        # (group dict, key, index or None): lifted optimizer hyper-parameters
         self.modules = []
+        self.optimizers = []     # torch-style optimizers met (their lazily created state is primed)
+        self.primables = []      # other objects with lazily created state (GradScaler: _compile_prime())
         self._seen = set()
         self._rel = set()
         self._scalar_dicts = set()
@@ -130,6 +132,7 @@ class _Plan:
         self.sig = (tuple(map(id, self.tensors)), tuple((id(d), _hk(k), type(v), v) for d, k, v in self.guard_scalar),
                     tuple((id(d), _hk(k), i) for d, k, i in self.hp_locs))
         self.modes = {}
+        self.dead = {}           # static key -> the incoming .grad arrays are never read
         self.jit_a = None
         self.jit_a_keep = None
         self.jit_b = None
@@ -222,8 +225,11 @@ class _Plan:
             if "_parameters" in d and "_modules" in d:
                 self.modules.append(obj)
                 self._scalar_dicts.add(id(d))
+            if hasattr(type(obj), "_compile_prime"):
+                self.primables.append(obj)
             pg = d.get("param_groups")
             if isinstance(pg, list) and "state" in d:
+                self.optimizers.append(obj)
                 st = d.get("state")
                 if isinstance(st, dict):
                     for v in list(st.values()):
@@ -287,6 +293,22 @@ class _Plan:
         i = self._guard_index.get((id(d), _hk(k)))
         if i is not None:
             self.guard_obj[i][2] = v
+
+
+def _grads_dead(jaxpr, n_state, n_grads, n_before_gin):
+    """True when the grad inputs (invars n_state .. n_state+n_grads) feed no equation and reach the
+    outputs only as their own unchanged pass-through (the write-back of a detached .grad)."""
+    gv = jaxpr.invars[n_state:n_state + n_grads]
+    ids = {id(v) for v in gv}
+    for e in jaxpr.eqns:
+        if any(id(v) in ids for v in e.invars):
+            return False
+    for k, v in enumerate(jaxpr.outvars):
+        if id(v) in ids:
+            i = k - n_before_gin
+            if not (0 <= i < n_grads and gv[i] is v):
+                return False
+    return True
 
 
 def _hk(k):
@@ -653,7 +675,8 @@ class CompiledFunctionBackward(_graph.Node):
 
 @jax.jit
 def _apply_pullback(pb, cts):
-    return pb(cts)
+    from ._ops.kernel import torch_pullback  # torch's complex-gradient convention
+    return torch_pullback(pb, cts)
 
 
 # ============================================================================ CompiledFunction
@@ -677,6 +700,13 @@ def _autocast_key():
             str(getattr(a, "compute_dtype", None)))
 
 
+# What to do about a fallback, appended to its warning (the user meets this before any doc).
+_FIX_HINT = ("To compile it: keep tensor values out of Python control flow (use torch.where / masks instead of "
+             "`if tensor:`), move .item(), .tolist(), print and numpy conversions out of the compiled function, "
+             "or compile a smaller function around the tensor math; fullgraph=True turns this warning into an error. "
+             "See docs/user_guide.md, 'Compiling'.")
+
+
 class CompiledFunction:
     """The callable jtorch.compile returns for a function."""
 
@@ -696,6 +726,8 @@ class CompiledFunction:
         self._abstract = False
         self._n_fallbacks = 0
         self._call = None
+        self._primed = None         # optimizer state created ahead of the first trace
+        self._gradless = set()      # ids of parameters seen to get no gradient (never primed again)
         functools.update_wrapper(self, fn, updated=())
         _REGISTRY.add(self)
 
@@ -715,6 +747,13 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if _COMPILING[0] or _DISABLED[0]:
             return self._fn(*args, **kwargs)
+        res = self._call_compiled(args, kwargs)
+        if self._primed:
+            primed, self._primed = self._primed, None
+            self._unprime(primed)
+        return res
+
+    def _call_compiled(self, args, kwargs):
         leaves, tree = jax.tree_util.tree_flatten((args, kwargs))
         arg_tensors, arg_views, statics, others = [], set(), [], []
         for i, x in enumerate(leaves):
@@ -722,7 +761,7 @@ class CompiledFunction:
                 arg_tensors.append((i, x))
                 if x._base is not None:
                     arg_views.add(i)
-                statics.append((x._requires_grad, i in arg_views, x._meta_shape))
+                statics.append((x._requires_grad, i in arg_views, type(x._data) is jax.ShapeDtypeStruct))
             elif isinstance(x, _SCALARS):
                 statics.append(x)
             else:
@@ -756,6 +795,16 @@ class CompiledFunction:
         try:
             if mode is None:
                 mode = self._decide(plan, call, state_arrays, grad_arrays, arg_arrays, hp, static)
+            if grad_arrays and plan.dead.get(static):
+                # the function resets every incoming .grad before using it (zero_grad(set_to_none=True)
+                # at the top of a step): run the program traced without them, the one the first call
+                # (grads still None) compiled, instead of compiling a second whole step
+                call.gobjs = gobjs = [None] * len(gobjs)
+                grad_arrays = []
+                static = static[:3] + (tuple(False for _ in gobjs),) + static[4:]
+                mode = plan.modes.get(static)
+                if mode is None:
+                    mode = self._decide(plan, call, state_arrays, grad_arrays, arg_arrays, hp, static)
             if mode == "A":
                 return self._call_a(plan, call, state_arrays, grad_arrays, arg_arrays, hp, static)
             return self._call_b(plan, call, state_arrays, grad_arrays, arg_arrays, hp, static)
@@ -799,12 +848,44 @@ class CompiledFunction:
         loc = f"{where[0]}:{where[1]}" if where else getattr(self._fn, "__qualname__", repr(self._fn))
         msg = str(e).split("\n")[0]
         warnings.warn(f"jtorch.compile: {getattr(self._fn, '__qualname__', 'function')} runs eagerly: it cannot be "
-                      f"traced at {loc}: {msg}", UserWarning, stacklevel=4)
+                      f"traced at {loc}: {msg}. {_FIX_HINT}", UserWarning, stacklevel=4)
+
+    def _prime_optimizers(self, opts):
+        """Create optimizers' per-parameter state (Adam's moments...) before the first trace.
+        torch creates it lazily inside the first step(); traced, that first step would be its own
+        program (no state in, new state out), so the first call would compile the whole step twice.
+        Primed state equals what step() would create (same _init_state). Parameters that turn out
+        to get no gradient lose their primed state again after the call, as in torch."""
+        from .optim.optimizer import _RuleOptimizer
+        primed = []
+        for opt in opts:
+            if not isinstance(opt, _RuleOptimizer) or type(opt)._init_state is _RuleOptimizer._init_state:
+                continue
+            for g in opt.param_groups:
+                for p in g["params"]:
+                    if isinstance(p, Tensor) and p._requires_grad and not opt.state.get(p) and \
+                            id(p) not in self._gradless:
+                        opt.state[p].update(opt._init_state(p, g))
+                        primed.append((opt, p))
+        return primed
+
+    def _unprime(self, primed):
+        for opt, p in primed:
+            if p._grad is None:
+                opt.state.pop(p, None)
+                self._gradless.add(id(p))
+                self._plan = None
 
     def _make_plan(self, others):
         from . import _random
         roots = [self._fn, _random.default_generator] + list(self._roots) + list(others)
         p = _Plan(roots, () if self._hp_bake else self._lift_keys).finish()
+        if (p.optimizers or p.primables) and not self._hp_bake:
+            primed = self._prime_optimizers(p.optimizers)
+            made = [o._compile_prime() for o in p.primables]
+            if primed or any(made):
+                self._primed = primed
+                p = _Plan(roots, self._lift_keys).finish()
         p.roots = roots
         p.other_ids = tuple(map(id, others))
         old = self._plans.get((p.sig, p.other_ids))
@@ -846,8 +927,18 @@ class CompiledFunction:
             self._call = call
             self._abstract = True
             try:
-                out = jax.eval_shape(functools.partial(self._pure(plan), static=static),
-                                     state_arrays, grad_arrays, arg_arrays, hp)
+                f = functools.partial(self._pure(plan), static=static)
+                if grad_arrays:   # a trace that also shows whether the incoming grads are ever read
+                    traced = jax.jit(f).trace(state_arrays, grad_arrays, arg_arrays, hp)
+                    out = traced.out_info
+                    # dead: never read, and every .grad slot that had one ends up replaced or None
+                    # (a function that keeps the incoming grads, like a forward, is not reset)
+                    plan.dead[static] = all(k != 1 for (k, _), g in zip(out.rec.grad_kinds, call.gobjs)
+                                            if g is not None) and \
+                        _grads_dead(traced.jaxpr.jaxpr, len(state_arrays), len(grad_arrays),
+                                    len(jax.tree_util.tree_leaves(out.children[:2])))
+                else:
+                    out = jax.eval_shape(f, state_arrays, grad_arrays, arg_arrays, hp)
             finally:
                 self._abstract = False
                 self._call = None

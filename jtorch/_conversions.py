@@ -61,13 +61,18 @@ class ToCopyBackward0(Node):
 
 
 def move(t, dev):
-    jd = jax_device(dev)
     a = t._value
+    if type(a) is jax.ShapeDtypeStruct or dev.type == "meta":   # meta tensors: shape and dtype only
+        if dev.type == "meta":
+            return t if type(a) is jax.ShapeDtypeStruct else wrap(jax.ShapeDtypeStruct(a.shape, a.dtype))
+        raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+    jd = jax_device(dev)
     try:
-        cur = next(iter(a.devices()))
+        devs = a.devices()
+        cur = next(iter(devs))
     except Exception:
         return t  # tracing: placement is the compiler's business
-    if cur == jd:
+    if cur == jd or jd in devs:   # (a tensor sharded over several devices of this type is there already)
         return t
     out = wrap(jax.device_put(a, jd))
     if t._requires_grad and STATE.enabled:
@@ -79,6 +84,10 @@ def move(t, dev):
 def tensor_to(t, *args, **kwargs):
     dev, dt, copy = _parse_to(args, dict(kwargs))
     out = t
+    fmt = kwargs.get("memory_format")
+    if fmt is not None:
+        from ._layout import as_format
+        out = as_format(t, fmt)  # torch's rank error; a tagged copy for channels_last (see _layout.py)
     if dt is not None and dt is not out.dtype:
         out = cast(out, dt)
     if dev is not None:
@@ -108,4 +117,7 @@ def legacy_type(t, dtype=None):
         dt = _LEGACY.get(dtype.replace(".cuda.", ".")) or D.to_dtype(dtype)
         out = t.to(dt)
         return out.cuda() if ".cuda." in dtype else out
+    if hasattr(dtype, "_device_type"):  # a legacy type class: x.type(torch.LongTensor)
+        out = t.to(dtype.dtype)
+        return out.cuda() if dtype._device_type == "cuda" else out
     return t.to(D.to_dtype(dtype))

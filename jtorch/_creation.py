@@ -21,7 +21,7 @@ def _place(arr, device):
     if device is None or device.type == "cpu":
         return arr
     if device.type == "meta":
-        return arr
+        return jax.ShapeDtypeStruct(arr.shape, arr.dtype)
     return jax.device_put(arr, jax_device(device))
 
 
@@ -148,7 +148,11 @@ def _factory(fill):
             if s < 0:
                 raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
         dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-        arr = (jnp.zeros if fill in ("zeros", "empty") else jnp.ones)(shape, dt.np)
+        dev = as_device(device) if device is not None else get_default_device()
+        if dev is not None and dev.type == "meta" and out is None:   # shape only: allocate nothing
+            arr = jax.ShapeDtypeStruct(tuple(shape), dt.np)
+        else:
+            arr = (jnp.zeros if fill in ("zeros", "empty") else jnp.ones)(shape, dt.np)
         if out is not None:
             return out._set_from_out(wrap(arr))
         return _finish(arr, device, requires_grad)

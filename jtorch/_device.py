@@ -58,14 +58,18 @@ class device:
         return (device, (self.type, self.index))
 
     def __enter__(self):
+        # `with torch.device(...)`: factory functions default to this device until exit (nestable)
         from . import _creation_defaults
-        self._prev = _creation_defaults.get_default_device()
+        _DEVICE_CTX_STACK.append(_creation_defaults.get_default_device())
         _creation_defaults.set_default_device(self)
         return self
 
     def __exit__(self, *exc):
         from . import _creation_defaults
-        _creation_defaults.set_default_device(self._prev)
+        _creation_defaults.set_default_device(_DEVICE_CTX_STACK.pop())
+
+
+_DEVICE_CTX_STACK = []
 
 
 def as_device(d):

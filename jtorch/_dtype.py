@@ -52,9 +52,14 @@ complex64 = dtype("complex64", np.complex64, 3)
 complex128 = dtype("complex128", np.complex128, 3)
 float8_e4m3fn = dtype("float8_e4m3fn", ml_dtypes.float8_e4m3fn, 2)
 float8_e5m2 = dtype("float8_e5m2", ml_dtypes.float8_e5m2, 2)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", ml_dtypes.float8_e4m3fnuz, 2)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", ml_dtypes.float8_e5m2fnuz, 2)
+float8_e8m0fnu = dtype("float8_e8m0fnu", ml_dtypes.float8_e8m0fnu, 2)
+float8_e8m0fnu.is_signed = False  # exponent-only: no sign bit
 
 ALL = [bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, bfloat16,
-       float32, float64, complex64, complex128, float8_e4m3fn, float8_e5m2]
+       float32, float64, complex64, complex128, float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz,
+       float8_e8m0fnu]
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NP = {d.np: d for d in ALL}
 # torch's aliases: torch.half, torch.long, ...
@@ -130,12 +135,20 @@ def promote_types(a, b):
         if a._cat == 1 and b._cat == 1 and (a.name.startswith("uint") != b.name.startswith("uint")) \
                 and max(a.itemsize, b.itemsize) == 8:
             r = int64  # torch keeps uint64/int64 mixes integral
-        elif {a, b} == {float8_e4m3fn, float8_e5m2}:
-            raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote {a} and {b}")
+        elif a.name.startswith("float8") or b.name.startswith("float8"):
+            raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote "
+                               f"{_scalar_type_name(a)} and {_scalar_type_name(b)}")
         else:
             r = from_np(jnp.promote_types(a.np, b.np))
         _PROMOTE[key] = r
     return r
+
+
+def _scalar_type_name(d):
+    # c10's ScalarType spelling, as torch's promotion errors print it
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(d.name, d.name[0].upper() + d.name[1:])
 
 
 def scalar_dtype(x):

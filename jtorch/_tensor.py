@@ -10,8 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _dtype as D
+from . import _layout
 from ._device import device as _device_cls, from_jax_device, as_device, jax_device
 from .autograd.grad_mode import STATE
+
+_SDS = jax.ShapeDtypeStruct  # the value of a meta tensor: shape and dtype, no data
 
 
 class Size(tuple):
@@ -60,13 +63,13 @@ class Tensor:
     _vc = None
     _synced = 0
     _view_grad = False
+    _data_alias = False   # a `.data` tensor: shares storage, but its writes do not count as versions
     _requires_grad = False
     grad_fn = None
     _out_idx = 0
     _accum = None
     _grad = None
     _retains_grad = False
-    _meta_shape = None
     _post_acc_hooks = None
     _leaf_hooks = None
     __array_priority__ = 1000
@@ -95,18 +98,31 @@ class Tensor:
             self._data, self.grad_fn, self._out_idx = t._data, t.grad_fn, 0
             self._requires_grad = True
         else:
-            self._data = k.jfwd(base._data)
+            self._data = k.jfwd(base._data) if type(base._data) is not _SDS else jax.eval_shape(k.jfwd, base._data)
         self._synced = self._vc[0]
 
-    def _bump(self):
+    def _bump(self, silent=False):
+        """A write: vc[0] counts every write (views re-read their base when it moves). A write
+        through `.data` is `silent`: counted in vc[1] too, so the autograd version (vc[0] - vc[1],
+        what saved-tensor checks compare) does not change, as torch's x.data has its own counter."""
         vc = self._vc
         if vc is None:
-            self._vc = [1]
+            self._vc = [1, 1] if silent else [1]
         else:
             vc[0] += 1
+            if silent:
+                if len(vc) > 1:
+                    vc[1] += 1
+                else:
+                    vc.append(1)
 
     def _set_value(self, arr):
         """Overwrite the value in place, outside autograd (through to the base for views)."""
+        if type(self._value) is _SDS:   # a meta tensor stays meta: only shape and dtype are kept
+            arr = _SDS(arr.shape, arr.dtype)
+            if self._base is not None:
+                self._data = arr
+                return
         if self._base is None:
             self._data = arr
             self._bump()
@@ -114,7 +130,7 @@ class Tensor:
             from ._views import scatter_kernel
             base = self._base
             base._data = scatter_kernel(self._vchain).jfwd(base._data, arr)
-            base._bump()
+            base._bump(self._data_alias)
             self._data = arr
             self._synced = self._vc[0]
 
@@ -123,6 +139,8 @@ class Tensor:
         grad_on = STATE.enabled
         if grad_on and self._requires_grad and self.grad_fn is None and self._base is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if type(self._data) is _SDS and type(res._data) is not _SDS:   # meta stays meta
+            res = wrap(_SDS(res._data.shape, res._data.dtype))
         node = res.grad_fn
         if node is not None and self._vc is not None and getattr(node, "saved", None):
             # the op read self's old (immutable) value: its own bump must not invalidate it
@@ -147,7 +165,7 @@ class Tensor:
             self._data, self.grad_fn, self._out_idx, self._requires_grad = nv._data, nv.grad_fn, 0, True
         else:
             base._data = scatter_kernel(self._vchain).jfwd(base._data, res._data)
-            base._bump()
+            base._bump(self._data_alias)
             self._data = res._data
         self._synced = self._vc[0]
         return self
@@ -165,11 +183,19 @@ class Tensor:
             res = res.to(sd)
         return self._assign(res)
 
-    def _set_from_out(self, res):
+    def _set_from_out(self, res, opname=None):
         """out= semantics: out takes the result's shape and keeps its own dtype."""
         if STATE.enabled and (res._requires_grad or self._requires_grad):
-            raise RuntimeError("out=... arguments don't support automatic differentiation, but one of the "
-                               "arguments requires grad.")
+            raise RuntimeError(f"{opname + '(): ' if opname else ''}functions with out=... arguments don't support "
+                               "automatic differentiation, but one of the arguments requires grad.")
+        if res._data.shape != self._value.shape and self._value.size:
+            import warnings
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(self._value.shape)}, which does not match the required output shape "
+                          f"{list(res._data.shape)}. This behavior is deprecated, and in a future PyTorch release "
+                          "outputs will not be resized unless they have zero elements. You can explicitly reuse an "
+                          "out tensor t by resizing it, inplace, to zero elements with t.resize_(0).", UserWarning,
+                          stacklevel=4)
         if res._data.dtype != self._value.dtype:
             if not D.can_cast(res.dtype, self.dtype):
                 raise RuntimeError(f"result type {_type_name(res.dtype)} can't be cast to the desired output "
@@ -185,8 +211,6 @@ class Tensor:
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self):
-        if self._meta_shape is not None:
-            return self._meta_shape
         return Size(self._value.shape)
 
     def size(self, dim=None):
@@ -228,7 +252,7 @@ class Tensor:
 
     def stride(self, dim=None):
         from ._views import strides_of
-        st = strides_of(self)
+        st = strides_of(self) if self._memfmt is None else _layout.channels_last_strides(tuple(self.shape))
         if dim is None:
             return st
         from ._ops.util import norm_dim
@@ -236,14 +260,23 @@ class Tensor:
 
     def is_contiguous(self, memory_format=None):
         from ._views import strides_of
-        st, acc = strides_of(self), 1
+        st, acc, row_major = strides_of(self), 1, True
         for s, d in zip(reversed(self.shape), reversed(st)):
             if s != 1 and d != acc:
-                return False
+                row_major = False
+                break
             acc *= s
-        return True
+        if memory_format is None and self._memfmt is None:
+            return row_major
+        return _layout.is_contiguous_as(self, memory_format, row_major)
 
     def contiguous(self, memory_format=None):
+        if _layout.rank_of(memory_format) is not None:
+            _layout.check_rank(self, memory_format)
+            return self if self.is_contiguous(memory_format) else _layout.as_format(self, memory_format)
+        if self._memfmt is not None and memory_format is not _layout.preserve_format:
+            # back to row-major (clone drops the tag), unless both formats coincide for this shape
+            return self if _layout._trivially_both(self) else self.clone()
         return self if self.is_contiguous() else self.clone()
 
     def storage_offset(self):
@@ -251,9 +284,9 @@ class Tensor:
 
     @property
     def device(self):
-        if self._meta_shape is not None:
-            return _device_cls("meta")
         a = self._value
+        if type(a) is _SDS:
+            return _device_cls("meta")
         if isinstance(a, jax.core.Tracer):  # while compiling (asking a tracer is slow and raises)
             from ._compile import TRACE_DEVICE
             if TRACE_DEVICE[0] is not None:
@@ -265,7 +298,7 @@ class Tensor:
         except Exception:  # a tracer while compiling
             from ._creation_defaults import get_default_device
             return get_default_device() or _device_cls("cpu")
-        return from_jax_device(next(iter(devs)))
+        return from_jax_device(next(iter(devs)) if len(devs) == 1 else min(devs, key=lambda d: d.id))
 
     @property
     def is_cuda(self):
@@ -277,13 +310,15 @@ class Tensor:
 
     @property
     def is_meta(self):
-        return self._meta_shape is not None
+        # a meta tensor holds a jax.ShapeDtypeStruct: shape and dtype, no data
+        return type(self._value) is _SDS
 
     is_sparse = False
     is_quantized = False
     is_mkldnn = False
     is_nested = False
-    layout = "torch.strided"
+    layout = _layout.strided
+    _memfmt = None  # a channels_last tag (see _layout.py); values never depend on it
 
     def get_device(self):
         d = self.device
@@ -363,7 +398,11 @@ class Tensor:
     @property
     def _version(self):
         vc = self._vc
-        return 0 if vc is None else vc[0]
+        if vc is None:
+            return 0
+        if self._data_alias:   # x.data counts its own writes, from 0
+            return (vc[1] if len(vc) > 1 else 0) - self.__dict__.get("_alias_v0", 0)
+        return vc[0] if len(vc) == 1 else vc[0] - vc[1]
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .autograd import backward
@@ -400,6 +439,8 @@ class Tensor:
             vc = t._base._vc = [0]
         t._vc = vc
         t._synced = vc[0]
+        if self._data_alias:
+            t._data_alias = True
         return t
 
     def detach_(self):
@@ -411,7 +452,13 @@ class Tensor:
 
     @property
     def data(self):
-        return self.detach()
+        """Shares storage with self (writes go through to it) but not autograd history nor the
+        version counter: in-place updates through .data never invalidate saved tensors."""
+        t = self.detach()
+        t._data_alias = True
+        vc = t._vc
+        t._alias_v0 = vc[1] if len(vc) > 1 else 0
+        return t
 
     @data.setter
     def data(self, new):
@@ -426,11 +473,14 @@ class Tensor:
     def numpy(self, *, force=False):
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        if self._meta_shape is not None:
-            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+        if type(self._value) is _SDS:
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                            "to host memory first.")
         return np.asarray(self._value)
 
     def __array__(self, dtype=None, copy=None):
+        if type(self._value) is _SDS:
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
         a = np.asarray(self._value)
         return a.astype(dtype) if dtype is not None else a
 
@@ -440,12 +490,16 @@ class Tensor:
         a = self._value
         if isinstance(a, jax.core.Tracer):
             raise _untraceable("Tensor.item()")
+        if type(a) is _SDS:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return np.asarray(a).reshape(()).item()
 
     def tolist(self):
         a = self._value
         if isinstance(a, jax.core.Tracer):
             raise _untraceable("Tensor.tolist()")
+        if type(a) is _SDS:
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
         return np.asarray(a).tolist()
 
     def __len__(self):
@@ -602,7 +656,7 @@ class Tensor:
         return self._value.__cuda_array_interface__
 
 
-_STATE_KEYS = {"_data", "_base", "_vchain", "_vc", "_synced", "_view_grad", "_requires_grad", "grad_fn",
+_STATE_KEYS = {"_data", "_base", "_vchain", "_vc", "_synced", "_view_grad", "_data_alias", "_alias_v0", "_requires_grad", "grad_fn",
                "_out_idx", "_accum", "_grad", "_retains_grad", "_post_acc_hooks", "_leaf_hooks"}
 
 

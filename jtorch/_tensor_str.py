@@ -201,6 +201,15 @@ def tensor_repr(t):
     if dev.type != "cpu":
         suffixes.append(f"device='{dev}'")
     dtype = t.dtype
+    if dev.type == "meta":   # no data to show: torch prints the size and any non-default dtype
+        suffixes.append(f"size={tuple(t.shape)}")
+        if dtype is not D.get_default_dtype() and dtype is not D.default_complex():
+            suffixes.append(f"dtype={dtype}")
+        if t.grad_fn is not None:
+            suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        elif t.requires_grad:
+            suffixes.append("requires_grad=True")
+        return prefix + "..., " + ", ".join(suffixes) + ")"
     if t.numel() == 0:
         body = "[]"
         if t.ndim != 1:

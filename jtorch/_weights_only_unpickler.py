@@ -47,8 +47,9 @@ def _encode(s, encoding="latin1"):
 
 
 def _get_layout(name):
-    # torch.serialization._get_layout("torch.strided") -> the layout object; jtorch's layouts are names
-    return name
+    # torch.serialization._get_layout("torch.strided") -> the layout object
+    from ._layout import LAYOUTS
+    return LAYOUTS.get(str(name).replace("torch.", ""), name)
 
 
 def _allowed_globals():

@@ -344,7 +344,7 @@ class _Pickler(pickle._Pickler):
         if self.legacy and t.dtype not in S.LEGACY_BY_DTYPE:
             raise RuntimeError(f"the legacy (non-zip) checkpoint format cannot hold {t.dtype} tensors (torch cannot "
                                f"write or read them there either); save with the default zip format")
-        if t._meta_shape is not None:
+        if t.is_meta:
             return (_REBUILD_META, (t.dtype, _size_of(t), _contig_strides(t.shape), requires_grad))
         ref, (offset, strides) = self._storage_for(t)
         size = self._Size(tuple(int(s) for s in t.shape))

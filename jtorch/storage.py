@@ -47,6 +47,10 @@ class UntypedStorage:
     def element_size(self):
         return 1
 
+    def data_ptr(self):
+        # a tensor's storage snapshot carries the tensor's data_ptr (shared with its views)
+        return getattr(self, "_ptr", None) or self._bytes.ctypes.data
+
     def tolist(self):
         return self._bytes.tolist()
 
@@ -106,6 +110,9 @@ class TypedStorage:
 
     def untyped(self):
         return self._untyped
+
+    def data_ptr(self):
+        return self._untyped.data_ptr()
 
     _untyped_storage = property(untyped)
 

@@ -26,14 +26,14 @@ def _n(npd):
             "Long": "long int", "Int": "int"}.get(_type_name(D.from_np(npd)), str(npd))
 
 
-@op()
+@op(out="exact")
 def mm(input, mat2):
     _mm_check(input, mat2, "mm")
     _same_dtype(input, mat2)
     return jnp.matmul(input, mat2)
 
 
-@op()
+@op(out="exact")
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
@@ -44,7 +44,7 @@ def bmm(input, mat2):
     return jnp.matmul(input, mat2)
 
 
-@op()
+@op(out="exact")
 def matmul(input, other):
     if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
@@ -64,7 +64,7 @@ def matmul(input, other):
     return jnp.matmul(input, other)
 
 
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, out="exact")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     _mm_check(mat1, mat2, "addmm")
     return beta * input + alpha * (mat1 @ mat2)
@@ -80,7 +80,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
     return beta * input + alpha * jnp.outer(vec1, vec2)
 
 
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, out="exact")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return beta * input + alpha * jnp.matmul(batch1, batch2)
 

@@ -11,6 +11,7 @@ from ..autograd import graph
 from .kernel import get_kernel, _KERNELS
 from .registry import freeze
 from . import autocast_state
+from .placement import unify_devices
 
 _from_np = D._BY_NP
 _scalar_types = (bool, int, float, complex)
@@ -95,9 +96,11 @@ def call(opdef, args, kwargs):
                     try:
                         res = kern.jfwd(*arrays)
                     except (TypeError, ValueError) as e:
-                        if getattr(e, "_jtorch", False):
-                            raise
-                        raise translate_error(opdef, args, e) from None
+                        if unify_devices(arrays):   # a sharded tensor met a single-device one
+                            res = kern.jfwd(*arrays)
+                        else:
+                            res = _meta_or_error(kern, arrays, opdef, args, e)
+                            need_grad = False
                     if type(res) is not tuple:
                         o = wrap(res)
                         if need_grad and STATE.enabled and opdef.differentiable:
@@ -109,12 +112,19 @@ def call(opdef, args, kwargs):
                     outs = tuple(wrap(r) for r in res)
                     if need_grad and STATE.enabled and opdef.differentiable:
                         graph.record(kern, arrays, [v for v, k in zip(args, kinds) if k < 0] + list(nones), outs,
-                                     opdef.linear)
+                                     opdef.linear, nondiff=opdef.nondiff)
                     if opdef.view:
                         for i, o in enumerate(outs):
                             _make_view(o, args[0], (opdef, static, struct, i))
                     return opdef.returns(*outs) if opdef.returns is not None else outs
-    out = kwargs.pop("out", None) if kwargs else None
+    out = None
+    if kwargs and "out" in kwargs:
+        if not opdef.out:
+            raise TypeError(f"{opdef.name}() got an unexpected keyword argument 'out'")
+        kwargs = dict(kwargs)
+        out = kwargs.pop("out")
+        if out is not None and opdef.out == "dtype" and kwargs.get("dtype") is None and "dtype" in opdef._pidx:
+            kwargs["dtype"] = out.dtype   # torch reduces in out's dtype
     vals = opdef.bind_list(args, kwargs)
     if opdef.check is not None:
         opdef.check(dict(zip(opdef.params, vals)))
@@ -219,13 +229,15 @@ def run(opdef, static, struct, leaves, opmask, tag=_NO_TAG, extra=None):
     try:
         res = kern.jfwd(*arrays)
     except (TypeError, ValueError) as e:
-        if getattr(e, "_jtorch", False):
-            raise
-        raise translate_error(opdef, leaves, e) from None
+        if unify_devices(arrays):   # a sharded tensor met a single-device one
+            res = kern.jfwd(*arrays)
+        else:
+            res = _meta_or_error(kern, arrays, opdef, leaves, e)
+            need_grad = False
     if isinstance(res, tuple):
         outs = tuple(wrap(r) for r in res)
         if need_grad and STATE.enabled and opdef.differentiable:
-            graph.record(kern, arrays, leaves, outs, opdef.linear)
+            graph.record(kern, arrays, leaves, outs, opdef.linear, nondiff=opdef.nondiff)
         if opdef.view:
             for i, o in enumerate(outs):
                 _make_view(o, leaves[0], (opdef, static, struct, i))
@@ -238,6 +250,24 @@ def run(opdef, static, struct, leaves, opmask, tag=_NO_TAG, extra=None):
     return o
 
 
+def _meta_or_error(kern, arrays, opdef, leaves, e):
+    """The kernel refused its arguments. Meta tensors (jax.ShapeDtypeStruct values) are expected to:
+    their op runs through jax.eval_shape, giving shapes and dtypes without data (no autograd graph).
+    Anything else becomes torch's error. Kept off the hot path: only failures come here."""
+    if getattr(e, "_jtorch", False):
+        raise e
+    if any(type(a) is _SDS for a in arrays):
+        for a in arrays:
+            if isinstance(a, jax.Array) and a.ndim:
+                raise RuntimeError(f"Tensor on device {next(iter(a.devices())).platform} is not on the expected "
+                                   f"device meta!")
+        return jax.eval_shape(kern.jfwd, *arrays)
+    raise translate_error(opdef, leaves, e) from None
+
+
+_SDS = jax.ShapeDtypeStruct
+
+
 def _make_view(o, src, step):
     base = src._base if src._base is not None else src
     o._base = base
@@ -248,15 +278,38 @@ def _make_view(o, src, step):
     o._vc = vc
     o._synced = vc[0]
     o._view_grad = STATE.enabled
+    if src._data_alias:   # a view of x.data writes silently too
+        o._data_alias = True
 
 
 def _write_out(opdef, res, out):
+    """torch's out= rules: the result is cast into out's dtype when torch.can_cast allows it (for
+    "exact" ops the dtypes must match), out is resized to the result's shape (with torch's
+    warning when it had elements), and out itself is returned."""
+    name = opdef.name
     if isinstance(res, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(res):
+            raise TypeError(f"{name}(): argument 'out' must be tuple of {len(res)} Tensors")
         for r, o in zip(res, out):
-            o._set_from_out(r)
-        return out
-    out._set_from_out(res)
-    return out
+            _check_out(opdef, r, o)
+        for r, o in zip(res, out):
+            o._set_from_out(r, name)
+        return opdef.returns(*out) if opdef.returns is not None else tuple(out)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    _check_out(opdef, res, out)
+    return out._set_from_out(res, name)
+
+
+_C10_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int", "int16": "short int",
+              "int8": "signed char", "uint8": "unsigned char", "bool": "bool", "float16": "c10::Half",
+              "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def _check_out(opdef, res, out):
+    if opdef.out == "exact" and res.dtype is not out.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {_C10_NAMES.get(res.dtype.name, res.dtype.name)}, "
+                           f"but got {_C10_NAMES.get(out.dtype.name, out.dtype.name)} instead")
 
 
 def translate_error(opdef, leaves, e):
@@ -290,6 +343,11 @@ def run_kernel_recorded(kern, items):
     """Run a kernel on a mix of Tensors and arrays, recording a node when a Tensor needs grad.
     Used for internal kernels (view writes, create_graph backward). Returns a Tensor or a list."""
     arrays = [v._value if isinstance(v, Tensor) else v for v in items]
+    if any(type(a) is _SDS for a in arrays):
+        res = jax.eval_shape(kern.jfwd, *arrays)
+        multi = isinstance(res, tuple)
+        outs = tuple(wrap(r) for r in res) if multi else (wrap(res),)
+        return list(outs) if multi else outs[0]
     res = kern.jfwd(*arrays)
     need = STATE.enabled and any(isinstance(v, Tensor) and v._requires_grad for v in items)
     multi = isinstance(res, tuple)

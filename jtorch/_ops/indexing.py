@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .registry import op, alias, overload, OPS
+from .bounds import check_gather_scatter, check_index_select
 from .util import norm_dim, TorchTypeError, TorchValueError
 
 
@@ -208,7 +209,7 @@ def getitem(t, index):
     spec, arrays = parse_index(t, index)
     if not arrays:
         ints = [s for s in spec if isinstance(s, int) and not isinstance(s, bool)]
-        if ints and not (t._requires_grad and STATE.enabled) and t._meta_shape is None:
+        if ints and not (t._requires_grad and STATE.enabled) and not t.is_meta:
             # same view as run() makes (same chain step, so writes and resyncs are unchanged)
             o = wrap(_int_view_kernel(spec).jfwd(t._value, *ints))
             _make_view(o, t, (OPS["_index_view"], (spec,), (-1,), None))
@@ -243,7 +244,7 @@ def _check_index_dtype(index, name):
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
 
 
-@op(static=("dim", "sparse_grad"), operands=("input",))
+@op(static=("dim", "sparse_grad"), operands=("input",), check=check_gather_scatter)
 def gather(input, dim, index, *, sparse_grad=False):
     _check_index_dtype(index, "gather")
     d = norm_dim(dim, input.ndim)
@@ -260,7 +261,7 @@ def _scatter_idx(input, d, index):
     return tuple(grids)
 
 
-@op(static=("dim", "reduce"), operands=("input", "src"), promote="same", inplace=True)
+@op(static=("dim", "reduce"), operands=("input", "src"), promote="same", inplace=True, check=check_gather_scatter)
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     _check_index_dtype(index, "scatter")
     d = norm_dim(dim, input.ndim)
@@ -284,14 +285,15 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
 
 
-@op(static=("dim",), operands=("input", "src"), promote="same", inplace=True)
+@op(static=("dim",), operands=("input", "src"), promote="same", inplace=True, check=check_gather_scatter)
 def scatter_add(input, dim, index, src):
     d = norm_dim(dim, input.ndim)
     src = src[tuple(slice(0, s) for s in index.shape)]
     return input.at[_scatter_idx(input, d, index)].add(src)
 
 
-@op(static=("dim", "reduce", "include_self"), operands=("input", "src"), promote="same", inplace=True)
+@op(static=("dim", "reduce", "include_self"), operands=("input", "src"), promote="same", inplace=True,
+    check=check_gather_scatter)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     d = norm_dim(dim, input.ndim)
     src = src[tuple(slice(0, s) for s in index.shape)]
@@ -319,7 +321,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
 
 
-@op(static=("dim",), operands=("input",))
+@op(static=("dim",), operands=("input",), check=check_index_select)
 def index_select(input, dim, index):
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")

@@ -34,6 +34,24 @@ class Kernel:
         return k
 
 
+def conj_complex(x):
+    """Conjugate complex arrays, pass everything else through (None, float0, real arrays)."""
+    if x is not None and hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.complexfloating):
+        return jnp.conj(x)
+    return x
+
+
+def torch_pullback(pull, cts):
+    """Apply a jax vjp `pull` to cotangents in torch's convention.
+
+    For complex values torch's gradient is the conjugate Wirtinger derivative, jax's is its
+    conjugate: torch_grad = conj(jax_vjp(conj(torch_cotangent))). Every vjp the autograd engine
+    runs goes through here, so complex gradients match torch for all ops at once; for real
+    dtypes both conjugations are the identity (and are not traced)."""
+    cts = jax.tree_util.tree_map(conj_complex, cts)
+    return jax.tree_util.tree_map(conj_complex, pull(cts))
+
+
 def _make_vjp(fn, mask):
     n = len(mask)
     diff = [i for i, m in enumerate(mask) if m]
@@ -58,7 +76,7 @@ def _make_vjp(fn, mask):
                 fixed.append(jnp.zeros_like(o))
             else:
                 fixed.append(c.astype(o.dtype) if c.dtype != o.dtype else c)
-        return tuple(pull(type(out)(fixed) if multi else fixed[0]))
+        return tuple(torch_pullback(pull, type(out)(fixed) if multi else fixed[0]))
 
     return vjp_fn
 

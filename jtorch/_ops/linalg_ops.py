@@ -28,14 +28,14 @@ def _float(A, name):
                            f"{'Long' if A.dtype == jnp.int64 else A.dtype}")
 
 
-@_L("inv")
+@_L("inv", out="exact")
 def linalg_inv(A):
     _square(A, "inv")
     _float(A, "inv")
     return jnp.linalg.inv(A)
 
 
-@_L("inv_ex", static=("check_errors",), returns=("inverse", "info"))
+@_L("inv_ex", static=("check_errors",), returns=("inverse", "info"), nondiff_outputs=("info",))
 def linalg_inv_ex(A, *, check_errors=False):
     _square(A, "inv_ex")
     inv = jnp.linalg.inv(A)
@@ -91,7 +91,8 @@ def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     return jnp.swapaxes(X, -1, -2)
 
 
-@_L("lstsq", static=("rcond", "driver"), returns=("solution", "residuals", "rank", "singular_values"))
+@_L("lstsq", static=("rcond", "driver"), returns=("solution", "residuals", "rank", "singular_values"),
+    nondiff_outputs=("rank", "singular_values"))
 def linalg_lstsq(A, B, rcond=None, *, driver=None):
     vec = B.ndim == A.ndim - 1
     Bm = B[..., None] if vec else B
@@ -126,7 +127,7 @@ def linalg_cholesky(A, *, upper=False):
     return jnp.conj(jnp.swapaxes(L, -1, -2)) if upper else L
 
 
-@_L("cholesky_ex", static=("upper", "check_errors"), returns=("L", "info"))
+@_L("cholesky_ex", static=("upper", "check_errors"), returns=("L", "info"), nondiff_outputs=("info",))
 def linalg_cholesky_ex(A, *, upper=False, check_errors=False):
     L = linalg_cholesky.impl(A, upper=upper)
     info = jnp.where(jnp.all(jnp.isfinite(L), axis=(-2, -1)), 0, 1).astype(jnp.int32)
@@ -283,13 +284,13 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return linalg_vector_norm.impl(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
-@_L("lu_factor", static=("pivot",), returns=("LU", "pivots"))
+@_L("lu_factor", static=("pivot",), returns=("LU", "pivots"), nondiff_outputs=("pivots",))
 def linalg_lu_factor(A, *, pivot=True):
     lu, piv, _ = jax.lax.linalg.lu(A)
     return lu, (piv + 1).astype(jnp.int32)
 
 
-@_L("lu", static=("pivot",), returns=("P", "L", "U"))
+@_L("lu", static=("pivot",), returns=("P", "L", "U"), nondiff_outputs=("P",))
 def linalg_lu(A, *, pivot=True):
     lu, piv, perm = jax.lax.linalg.lu(A)
     m, n = A.shape[-2:]
@@ -385,6 +386,8 @@ def cholesky(input, upper=False):
 @op(method=True, static=("upper",))
 def cholesky_solve(input, input2, upper=False):
     L = jnp.conj(jnp.swapaxes(input2, -1, -2)) if upper else input2
+    batch = jnp.broadcast_shapes(input.shape[:-2], L.shape[:-2])  # torch broadcasts the batch dims
+    input, L = jnp.broadcast_to(input, batch + input.shape[-2:]), jnp.broadcast_to(L, batch + L.shape[-2:])
     return jsl.cho_solve((L, True), input)
 
 

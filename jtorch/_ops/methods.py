@@ -13,8 +13,16 @@ from . import resolve
 PACKED = {"view", "reshape", "permute", "expand", "repeat", "tile", "flip"}
 
 
+def _no_out(name, kwargs):
+    # torch's Tensor methods never take out= (torch.add does, Tensor.add does not)
+    if "out" in kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+
+
 def _method(opdef):
     def m(self, *args, **kwargs):
+        if kwargs:
+            _no_out(opdef.name, kwargs)
         return call(opdef, (self,) + args, kwargs)
     return m
 
@@ -23,6 +31,8 @@ def _packed_method(opdef):
     def m(self, *args, **kwargs):
         if args and (len(args) > 1 or not isinstance(args[0], (tuple, list))):
             args = (tuple(args),)
+        if kwargs:
+            _no_out(opdef.name, kwargs)
         return call(opdef, (self,) + args, kwargs)
     return m
 
@@ -30,6 +40,8 @@ def _packed_method(opdef):
 def _inplace(fn, is_opdef):
     if is_opdef:
         def m(self, *args, **kwargs):
+            if kwargs:
+                _no_out(fn.name + "_", kwargs)
             return self._inplace_from(call(fn, (self,) + args, kwargs))
     else:
         def m(self, *args, **kwargs):
@@ -148,6 +160,8 @@ def _install_specials():
     T.multinomial = lambda self, num_samples, replacement=False, *, generator=None: \
         _creation().multinomial(self, num_samples, replacement, generator=generator)
     T.dim_order = lambda self: tuple(range(self.ndim))
+    # torch's Tensor.where(condition, y) is where(condition, self, y): self is not the condition
+    T.where = lambda self, condition, y: call(OPS["where"], (condition, self, y), None)
     T.clamp_min_ = lambda self, min: self._inplace_from(call(OPS["clamp_min"], (self, min), None))
     T.fill_diagonal_ = _fill_diagonal_
     T.float_power_ = _float_power_
@@ -221,6 +235,9 @@ def _random_(self, from_=0, to=None, *, generator=None):
         else:
             to = D.iinfo(self.dtype).max + 1 if self.dtype is not D.bool_ else 2
         from_, to = 0, from_ if from_ else to
+    # the sampler draws in int64, so [0, 2**63) (int64's full range, torch's default for int64 and the way
+    # torch's RandomSampler seeds itself) becomes [0, 2**63 - 1): one value of 2**63 left out
+    to = min(to, D.iinfo(D.int64).max)
     arr = _random.draw("randint", tuple(self.shape), self.dtype, generator, from_, to)
     return self._assign(wrap(arr))
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .registry import op
+from .bounds import check_class_target
 from .util import norm_dim, TorchValueError
 
 _LOW = (jnp.float16, jnp.bfloat16)
@@ -640,7 +641,7 @@ def _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction, na
     return _reduce(nll, reduction)
 
 
-@op(static=("reduction", "label_smoothing"), method=False, public=False)
+@op(static=("reduction", "label_smoothing"), method=False, public=False, check=check_class_target)
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     _need_float(input, "log_softmax_lastdim_kernel_impl")
     x = _up(input)
@@ -652,7 +653,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                      "cross_entropy").astype(input.dtype)
 
 
-@op(static=("reduction",), method=False, public=False)
+@op(static=("reduction",), method=False, public=False, check=check_class_target)
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _nll_core(input, target, weight, ignore_index, 0.0, reduction, "nll").astype(input.dtype)
 

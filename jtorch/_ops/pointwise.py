@@ -18,8 +18,13 @@ def _unary_float(name, f, inplace=True, linear=False):
     op(name, promote="float", inplace=inplace, linear=linear)(_named(name, impl))
 
 
+def _tail_ops():
+    from . import tail_ops   # digamma / lgamma with derivatives exact for x < 0 too
+    return tail_ops
+
+
 def _digamma(x):
-    return jnp.where(x == 0, -jnp.inf, jss.digamma(x))
+    return _tail_ops().accurate_digamma(x)
 
 
 def _named(name, f):
@@ -33,7 +38,7 @@ for _n, _f in {
     "sinh": jnp.sinh, "cosh": jnp.cosh, "tanh": jnp.tanh, "asinh": jnp.arcsinh, "acosh": jnp.arccosh,
     "atanh": jnp.arctanh, "exp": jnp.exp, "exp2": jnp.exp2, "expm1": jnp.expm1, "log": jnp.log,
     "log2": jnp.log2, "log10": jnp.log10, "log1p": jnp.log1p, "sqrt": jnp.sqrt, "rsqrt": jax.lax.rsqrt,
-    "sigmoid": jax.nn.sigmoid, "erf": jss.erf, "erfc": jss.erfc, "erfinv": jss.erfinv, "lgamma": jss.gammaln,
+    "sigmoid": jax.nn.sigmoid, "erf": jss.erf, "erfc": jss.erfc, "erfinv": jss.erfinv, "lgamma": lambda x: _tail_ops().accurate_lgamma(x),
     "digamma": _digamma, "i0": jnp.i0, "sinc": jnp.sinc, "deg2rad": jnp.deg2rad, "rad2deg": jnp.rad2deg,
     "reciprocal": lambda x: 1 / x, "logit": None,
 }.items():

@@ -25,18 +25,18 @@ def _acc_dtype(x, dtype):
     return x.dtype
 
 
-@op(static=("dim", "keepdim", "dtype"), linear=True)
+@op(static=("dim", "keepdim", "dtype"), linear=True, out="dtype")
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     ax = _axes(dim, input.ndim)
     return jnp.sum(input, axis=ax, keepdims=keepdim, dtype=_acc_dtype(input, dtype))
 
 
-@op(static=("dim", "keepdim", "dtype"))
+@op(static=("dim", "keepdim", "dtype"), out="dtype")
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     return jnp.nansum(input, axis=_axes(dim, input.ndim), keepdims=keepdim, dtype=_acc_dtype(input, dtype))
 
 
-@op(static=("dim", "keepdim", "dtype"))
+@op(static=("dim", "keepdim", "dtype"), out="dtype")
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     return jnp.prod(input, axis=_axes(dim, input.ndim), keepdims=keepdim, dtype=_acc_dtype(input, dtype))
 
@@ -55,13 +55,13 @@ def _tname(npd):
     return _type_name(D.from_np(npd))
 
 
-@op(static=("dim", "keepdim", "dtype"), linear=True)
+@op(static=("dim", "keepdim", "dtype"), linear=True, out="dtype")
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     dt = _float_only("mean", input, dtype)
     return jnp.mean(input.astype(dt), axis=_axes(dim, input.ndim), keepdims=keepdim)
 
 
-@op(static=("dim", "keepdim", "dtype"))
+@op(static=("dim", "keepdim", "dtype"), out="dtype")
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if not jnp.issubdtype(input.dtype, jnp.inexact):
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
@@ -300,7 +300,7 @@ def count_nonzero(input, dim=None):
     return jnp.sum(input != 0, axis=_axes(dim, input.ndim)).astype(np.int64)
 
 
-@op(static=("dim", "descending", "stable"), returns=("values", "indices"))
+@op(static=("dim", "descending", "stable"), returns=("values", "indices"), out="exact")
 def sort(input, dim=-1, descending=False, stable=False):
     if input.ndim == 0:
         return input, jnp.zeros((), np.int64)

@@ -38,7 +38,7 @@ _RETURN_TYPES = {}
 
 class OpDef:
     def __init__(self, impl, name, promote, static, lists, operands, method, inplace, out, view,
-                 differentiable, linear, returns, public, doc_note, check, autocast=None):
+                 differentiable, linear, returns, public, doc_note, check, autocast=None, nondiff_outputs=()):
         self.impl = impl
         self.name = name
         self.promote = promote
@@ -54,6 +54,13 @@ class OpDef:
         self.operand_mask = tuple(n in ops for n in self.dynamic)
         self.method = method
         self.inplace = inplace
+        # out=: None (the default) follows torch: accepted exactly when torch's function accepts it
+        # (torch_out_table.py; private ops are reached through routers, which decide). "exact": the
+        # out tensor must have the result's dtype (mm, sort, ...); "dtype": out's dtype is the
+        # computation dtype when dtype= is not given (sum, mean, ...); True/False: accepted or not.
+        if out is None:
+            from .torch_out_table import ACCEPTS_OUT
+            out = name.startswith("_") or name in ACCEPTS_OUT
         self.out = out
         self.view = view
         self.differentiable = differentiable
@@ -63,6 +70,9 @@ class OpDef:
         self.public = public
         self.doc_note = doc_note
         self.check = check
+        # output positions that never require grad (lu's P, lstsq's singular_values; integer
+        # outputs such as pivots / rank are non-differentiable anyway): None when there are none
+        self.nondiff = _output_positions(name, nondiff_outputs, returns)
         # torch's autocast category: "lower" (run in the autocast dtype), "fp32" (run in float32),
         # "promote" (run in the widest operand dtype) or None (untouched). Set by jtorch/amp.
         self.autocast = autocast
@@ -199,6 +209,26 @@ class OpDef:
         return fn
 
 
+def _output_positions(name, outputs, returns):
+    pos = set()
+    for o in outputs:
+        if isinstance(o, int):
+            pos.add(o)
+        elif returns and o in returns:
+            pos.add(list(returns).index(o))
+        else:
+            raise ValueError(f"op {name!r}: nondiff_outputs names {o!r}, which is not one of its returns {returns}")
+    return frozenset(pos) or None
+
+
+def _register(name, entry):
+    """Every op name is declared exactly once: a second declaration is a bug (two implementations
+    of one torch function, one silently winning), so it fails at import."""
+    if name in OPS:
+        raise RuntimeError(f"op {name!r} is declared twice (jtorch/_ops registry); keep one declaration")
+    OPS[name] = entry
+
+
 def _return_type(opname, fields):
     key = (opname, tuple(fields))
     t = _RETURN_TYPES.get(key)
@@ -226,27 +256,27 @@ def freeze(v):
 
 
 def op(name=None, *, promote=None, static=(), lists=(), operands=None, method=True, inplace=False,
-       out=True, view=False, differentiable=True, linear=False, returns=None, public=True,
-       doc_note=None, check=None):
+       out=None, view=False, differentiable=True, linear=False, returns=None, public=True,
+       doc_note=None, check=None, nondiff_outputs=()):
     """Declare an op. See the module docstring."""
     def deco(impl):
         d = OpDef(impl, name or impl.__name__, promote, static, lists, operands, method, inplace, out,
-                  view, differentiable, linear, returns, public, doc_note, check)
-        OPS[d.name] = d
+                  view, differentiable, linear, returns, public, doc_note, check, nondiff_outputs=nondiff_outputs)
+        _register(d.name, d)
         return d
     return deco
 
 
 def alias(new, old, method=True, public=True):
     """Register another spelling for an op (torch.concat -> cat); docs show it as an alias."""
-    OPS[new] = ("alias", old, method, public)
+    _register(new, ("alias", old, method, public))
 
 
 def overload(name, method=True, public=True, inplace=None):
     """Register a Python router for torch functions with several signatures (max(x) / max(x, dim) /
     max(x, other)); the router calls registered ops, so each op is still written once."""
     def deco(fn):
-        OPS[name] = ("overload", fn, method, public, inplace)
+        _register(name, ("overload", fn, method, public, inplace))
         return fn
     return deco
 

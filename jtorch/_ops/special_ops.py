@@ -17,7 +17,8 @@ def _S(name, promote="float", **kw):
 
 _UNARY = {
     "erf": jss.erf, "erfc": jss.erfc, "erfinv": jss.erfinv, "expit": jax.nn.sigmoid, "exp2": jnp.exp2,
-    "expm1": jnp.expm1, "log1p": jnp.log1p, "gammaln": jss.gammaln, "digamma": jss.digamma, "psi": jss.digamma,
+    "expm1": jnp.expm1, "log1p": jnp.log1p, "gammaln": lambda x: _tail().accurate_lgamma(x), "digamma": lambda x: _tail().accurate_digamma(x),
+    "psi": lambda x: _tail().accurate_digamma(x),
     "i0": jss.i0, "i0e": jss.i0e, "i1": jss.i1, "i1e": jss.i1e, "ndtr": jss.ndtr, "ndtri": jss.ndtri,
     "log_ndtr": jss.log_ndtr, "sinc": jnp.sinc, "entr": lambda x: jnp.where(x > 0, -x * jnp.log(x), jnp.where(x == 0, 0.0, -jnp.inf)),
     "erfcx": lambda x: jnp.exp(x * x) * jss.erfc(x), "round": jnp.round,

@@ -124,10 +124,12 @@ alias("unsafe_split", "split")
 # --- *_copy variants: the view op, then a copy ------------------------------------------------------
 def _copy_of(view_name):
     def f(*args, **kwargs):
-        kwargs.pop("out", None)
+        out = kwargs.pop("out", None)
         r = OPS[view_name](*args, **kwargs) if view_name in OPS else getattr(args[0], view_name)(*args[1:], **kwargs)
         if isinstance(r, (tuple, list)):
             return tuple(OPS["clone"](x) for x in r)
+        if out is not None:
+            return out._set_from_out(r, view_name + "_copy")
         return OPS["clone"](r)
     f.__name__ = view_name + "_copy"
     return f
@@ -837,7 +839,7 @@ def lu_solve(b, LU_data, LU_pivots):
 
 
 @op("linalg_lu_factor_ex", static=("pivot", "check_errors"), returns=("LU", "pivots", "info"), method=False,
-    public=False)
+    public=False, nondiff_outputs=("pivots", "info"))
 def linalg_lu_factor_ex(A, *, pivot=True, check_errors=False):
     if A.ndim < 2:
         raise RuntimeError("torch.linalg.lu_factor_ex: Expected tensor with 2 or more dimensions. Got size: "
@@ -854,7 +856,7 @@ def linalg_lu_factor_ex(A, *, pivot=True, check_errors=False):
 
 
 @op("linalg_solve_ex", static=("left", "check_errors"), returns=("result", "info"), method=False, public=False,
-    promote="same")
+    promote="same", nondiff_outputs=("info",))
 def linalg_solve_ex(A, B, *, left=True, check_errors=False):
     r = OPS["linalg_solve"].impl(A, B, left=left)
     return r, jnp.zeros(A.shape[:-2], jnp.int32)
@@ -976,8 +978,7 @@ for _n, _why in (("to_sparse", "JAX arrays have no sparse layouts (use jax.exper
                  ("quantize_per_channel", "quantized tensors are not supported on JAX"),
                  ("_scaled_mm", "fp8 scaled matmul is a CUDA-kernel entry point"),
                  ):
-    if _n not in OPS:
-        overload(_n, method=_n.startswith("to_"))(_no_jax(_n, _why))
+    overload(_n, method=_n.startswith("to_"))(_no_jax(_n, _why))
 
 
 # --- polygamma with the reflection formula (jax's zeta-based one is inaccurate for x < 0) -----------
@@ -989,11 +990,36 @@ def _dcot(n):
     return jnp.vectorize(g)
 
 
+@jax.custom_jvp
+def accurate_digamma(x):
+    """digamma whose derivative is the reflected trigamma: jax differentiates digamma with its
+    zeta-based polygamma(1, x), which is wrong (even by orders of magnitude) for x < 0."""
+    return jnp.where(x == 0, -jnp.inf, jss.digamma(x))
+
+
+@accurate_digamma.defjvp
+def _accurate_digamma_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return accurate_digamma(x), accurate_polygamma(1, x) * dx
+
+
+@jax.custom_jvp
+def accurate_lgamma(x):
+    """lgamma whose derivative is accurate_digamma, so its second derivative is right for x < 0."""
+    return jss.gammaln(x)
+
+
+@accurate_lgamma.defjvp
+def _accurate_lgamma_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return accurate_lgamma(x), accurate_digamma(x) * dx
+
+
 def accurate_polygamma(n, x):
     """psi^(n)(x) for a static integer n >= 0; for x < 0.5 uses
     psi^(n)(x) = (-1)^n psi^(n)(1 - x) - pi d^n/dx^n cot(pi x)."""
     if n == 0:
-        return jnp.where(x == 0, -jnp.inf, jss.digamma(x))
+        return accurate_digamma(x)
     dt = x.dtype
     x = x.astype(jnp.float64)   # the reflection cancels digits: work in double
     neg = x < 0.5

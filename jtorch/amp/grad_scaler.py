@@ -46,6 +46,13 @@ class GradScaler:
             self._scale = wrap(jnp.asarray(self._init_scale, jnp.float32))
             self._growth_tracker = wrap(jnp.asarray(0, jnp.int32))
 
+    def _compile_prime(self):
+        """jtorch.compile: create the scale tensors before the first trace (one program, not two)."""
+        if self._enabled and self._scale is None:
+            self._lazy_init()
+            return True
+        return False
+
     def scale(self, outputs):
         if not self._enabled:
             return outputs

@@ -16,11 +16,19 @@ def _tensors(x):
     return list(x)
 
 
+def _grads_for(tensors, grad_tensors):
+    """One gradient per root; like torch, extra gradients are ignored and missing ones are an error."""
+    if grad_tensors is None:
+        return [None] * len(tensors)
+    grads = _tensors(grad_tensors)
+    if len(grads) < len(tensors):
+        raise RuntimeError(f"got {len(tensors)} tensors and {len(grads)} gradients")
+    return grads[:len(tensors)]
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
     tensors = _tensors(tensors)
-    grads = _tensors(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
-    if len(grads) != len(tensors):
-        raise RuntimeError(f"grad can be implicitly created only for scalar outputs")
+    grads = _grads_for(tensors, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
     inputs = _tensors(inputs)
@@ -35,7 +43,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     single = isinstance(inputs, Tensor)
     outputs = _tensors(outputs)
     inputs = _tensors(inputs)
-    gos = _tensors(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
+    gos = _grads_for(outputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
     if allow_unused is None:
@@ -56,8 +64,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 from .. import zeros_like
                 g = zeros_like(t)
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
         out.append(g)
     return tuple(out)
 

@@ -1,5 +1,6 @@
 """detect_anomaly / set_detect_anomaly: remember where each node was created, and fail loudly on
 a NaN produced in backward, naming the forward op and the line that made it."""
+import os
 import traceback
 import warnings
 
@@ -7,8 +8,32 @@ ENABLED = [False]
 CHECK_NAN = [True]
 
 
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def stamp(node):
-    node.metadata["traceback_"] = traceback.format_stack()[:-3]
+    """Remember the forward call's stack, ending at the user's line (jtorch's own frames dropped)."""
+    frames = traceback.extract_stack()
+    while frames and frames[-1].filename.startswith(_PKG):
+        frames.pop()
+    node.metadata["traceback_"] = traceback.format_list(frames)
+
+
+def _warn_forward_trace(node):
+    tb = "".join((node._metadata or {}).get("traceback_", []))
+    if tb:
+        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n{tb}",
+                      stacklevel=3)
+
+
+def apply_grads(node, cts, create_graph):
+    """A node's backward under anomaly mode: any error it raises (a saved tensor modified in place,
+    a shape error in a custom Function...) first warns with the forward traceback, as torch does."""
+    try:
+        return node.apply_grads(cts, create_graph)
+    except Exception:
+        _warn_forward_trace(node)
+        raise
 
 
 def check(node, grads):
@@ -18,10 +43,7 @@ def check(node, grads):
             continue
         a = g._value if getattr(g, "_is_jtorch_tensor", False) else g
         if jnp.issubdtype(a.dtype, jnp.inexact) and bool(jnp.isnan(a).any()):
-            tb = "".join((node._metadata or {}).get("traceback_", []))
-            if tb:
-                warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n{tb}",
-                              stacklevel=2)
+            _warn_forward_trace(node)
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
 
 

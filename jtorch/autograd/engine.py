@@ -34,7 +34,10 @@ def _ones_like(a):
     if o is None:
         if len(_ONES) > 64:
             _ONES.clear()
-        o = _ONES[key] = jax.device_put(jnp.ones(a.shape, a.dtype), a.sharding)
+        o = jnp.ones(a.shape, a.dtype)
+        if a.committed:  # an uncommitted seed stays uncommitted: it must combine with arrays on any devices
+            o = jax.device_put(o, a.sharding)
+        _ONES[key] = o
     return o
 
 
@@ -64,7 +67,8 @@ def _root_grads(roots, grads, create_graph):
             if a.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if a.dtype.kind == "c":
-                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
+                                   f"{t.dtype}")
             g = _ones_like(a)
             if create_graph:
                 g = wrap(g)
@@ -170,7 +174,10 @@ def run_backward(roots, grads, retain_graph, create_graph, inputs=None, accumula
                     r = fn(tuple(_as_tensor(c) if c is not None else None for c in cts))
                     if r is not None:
                         cts = [_unwrap(x, create_graph) for x in r]
-            grads = node.apply_grads(cts, create_graph)
+            if anomaly.ENABLED[0]:
+                grads = anomaly.apply_grads(node, cts, create_graph)
+            else:
+                grads = node.apply_grads(cts, create_graph)
             if node._post_hooks:
                 for fn in list(node._post_hooks.values()):
                     r = fn(tuple(_as_tensor(g) if g is not None else None for g in grads),

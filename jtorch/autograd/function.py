@@ -1,5 +1,6 @@
 """jtorch.autograd.Function: user-defined forward/backward in torch style."""
 
+from . import anomaly
 from .graph import Node, edge_of, _seq
 from .grad_mode import STATE, no_grad
 
@@ -126,6 +127,8 @@ class Function(metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         from .._tensor import Tensor
         node = BackwardCFunction(cls)
+        if anomaly.ENABLED[0]:
+            anomaly.stamp(node)   # the forward traceback shown if this node's backward fails
         tensors = [a for a in args if isinstance(a, Tensor)]
         mask = [isinstance(a, Tensor) and a._requires_grad for a in args]
         node.needs_input_grad = tuple(mask)

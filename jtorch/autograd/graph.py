@@ -11,6 +11,7 @@ points back at its AccumulateGrad only through a weak reference (`t._accum`), as
 hooks on a leaf live on the leaf itself (`t._leaf_hooks`), hooks on a non-leaf on its node.
 """
 import itertools
+import re
 import weakref
 
 from . import anomaly
@@ -122,7 +123,8 @@ class OpNode(Node):
         self.arrays = arrays
         self.mask = mask
         self.edges = edges
-        self.saved = saved  # [(version counter, version at record time, input index)] of non-linear inputs
+        # [(version counter, version at record time, input index, weakref to the Tensor)] of non-linear inputs
+        self.saved = saved
         self.n_out = n_out
         self.seq = next(_seq)
         if linear:
@@ -151,18 +153,10 @@ class OpNode(Node):
                 "they have already been freed). Saved intermediate values of the graph are freed when you call "
                 ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
                 "graph a second time or if you need to access saved tensors after calling backward.")
-        for vc, ver, i in self.saved:
-            if vc[0] != ver:
-                from .. import _dtype as D
-                a = self.arrays[i]
-                dt = D._BY_NP.get(a.dtype) or D.from_np(a.dtype)
-                tname = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                         "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dt.name, dt.name)
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [torch.{tname}Tensor [{', '.join(map(str, a.shape))}]] is at version "
-                    f"{vc[0]}; expected version {ver} instead. Hint: enable anomaly detection to find the "
-                    "operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+        for vc, ver, i, ref in self.saved:
+            now = vc[0] if len(vc) == 1 else vc[0] - vc[1]   # writes through .data do not count
+            if now != ver:
+                raise RuntimeError(_modified_message(self.arrays[i], now, ver, ref()))
 
     def apply_grads(self, cts, create_graph):
         """cts: one cotangent per output (jax arrays, or Tensors when create_graph; None where no
@@ -214,6 +208,31 @@ class OpNode(Node):
         # torch frees saved tensors; linear ops save none, so their nodes can run again
         if not self.linear:
             self.arrays = None
+
+
+def _modified_message(a, version, expected, tensor):
+    """torch's message for a saved input modified in place: its type and shape, the node that
+    now produces it (as torch names it: "Mul" for MulBackward0), the versions and a hint."""
+    from .. import _dtype as D
+    dt = D._BY_NP.get(a.dtype) or D.from_np(a.dtype)
+    tname = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+             "complex64": "ComplexFloat", "complex128": "ComplexDouble", "int64": "Long", "int32": "Int",
+             "bool": "Bool"}.get(dt.name, dt.name)
+    producer = ""
+    fn = getattr(tensor, "grad_fn", None)
+    if fn is not None:
+        n = fn.name()
+        n = "torch::autograd::CopySlices" if n == "CopySlices" else re.sub(r"Backward\d*$", "", n)
+        producer = f", which is output {tensor._out_idx} of {n},"
+    if anomaly.ENABLED[0]:
+        hint = ("the backtrace further above shows the operation that failed to compute its gradient. The variable "
+                "in question was changed in there or anywhere later. Good luck!")
+    else:
+        hint = ("enable anomaly detection to find the operation that failed to compute its gradient, with "
+                "torch.autograd.set_detect_anomaly(True, check_nan=False).")
+    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[torch.{tname}Tensor [{', '.join(map(str, a.shape))}]]{producer} is at version {version}; expected "
+            f"version {expected} instead. Hint: {hint}")
 
 
 def _apply_recorded(node, bk, arrays, cts):
@@ -285,8 +304,9 @@ _NAMES = {
 }
 
 
-def record(kernel, arrays, leaves, outs, linear, inplace_self=None):
-    """Attach an OpNode to the outputs of a kernel call whose inputs need grad."""
+def record(kernel, arrays, leaves, outs, linear, inplace_self=None, nondiff=None):
+    """Attach an OpNode to the outputs of a kernel call whose inputs need grad. Outputs at the
+    positions in `nondiff` (and integer/bool outputs) stay out of the graph: requires_grad False."""
     from .._tensor import Tensor
     mask = []
     edges = []
@@ -300,14 +320,14 @@ def record(kernel, arrays, leaves, outs, linear, inplace_self=None):
                 vc = v._vc
                 if vc is None:
                     vc = v._vc = [0]
-                saved.append((vc, vc[0], i))
+                saved.append((vc, vc[0] if len(vc) == 1 else vc[0] - vc[1], i, weakref.ref(v)))
         else:
             mask.append(False)
     node = OpNode(kernel, arrays, tuple(mask), edges, saved, len(outs), linear)
     if anomaly.ENABLED[0]:
         anomaly.stamp(node)
     for i, o in enumerate(outs):
-        if o._data.dtype.kind in "fcV":  # float, complex (bfloat16 is kind 'V')
+        if o._data.dtype.kind in "fcV" and (nondiff is None or i not in nondiff):  # bfloat16 is kind 'V'
             o._requires_grad = True
             o.grad_fn = node
             o._out_idx = i

@@ -66,63 +66,19 @@ def is_bf16_supported(including_emulation=True):
     return is_available()
 
 
-def _stats(device=None):
-    devs = accelerator_devices()
-    if not devs:
-        return {}
-    idx = 0 if device is None else (device if isinstance(device, int) else (_device(device).index or 0))
-    try:
-        return devs[idx].memory_stats() or {}
-    except Exception:
-        return {}
+from .memory import *  # noqa: F401,F403  (the memory statistics live in jtorch.cuda.memory)
+from .memory import _stats, _record_memory_history, _dump_snapshot, _snapshot  # noqa: F401
+from . import memory  # noqa: F401
 
 
-def memory_allocated(device=None):
-    return int(_stats(device).get("bytes_in_use", 0))
+def memory_usage(device=None):
+    """Percent of device memory in use (torch reads it from NVML; here from JAX's statistics)."""
+    free, total = mem_get_info(device)
+    return int(round(100 * (total - free) / total)) if total else 0
 
 
-def max_memory_allocated(device=None):
-    return int(_stats(device).get("peak_bytes_in_use", 0))
-
-
-def memory_reserved(device=None):
-    s = _stats(device)
-    return int(s.get("bytes_reserved", s.get("bytes_in_use", 0)))
-
-
-max_memory_reserved = max_memory_allocated
-
-
-def reset_peak_memory_stats(device=None):
-    pass
-
-
-def reset_max_memory_allocated(device=None):
-    pass
-
-
-def empty_cache():
-    pass
-
-
-def mem_get_info(device=None):
-    s = _stats(device)
-    total = int(s.get("bytes_limit", 0))
-    return total - int(s.get("bytes_in_use", 0)), total
-
-
-def memory_summary(device=None, abbreviated=False):
-    s = _stats(device)
-    lines = ["|" + "=" * 60 + "|", "|  jtorch CUDA memory summary (from the JAX device's memory_stats)".ljust(61) + "|",
-             "|" + "=" * 60 + "|"]
-    for k in sorted(s):
-        lines.append(f"| {k:<40} {s[k]:>17} |")
-    lines.append("|" + "=" * 60 + "|")
-    return "\n".join(lines)
-
-
-def memory_stats(device=None):
-    return dict(_stats(device))
+def utilization(device=None):
+    return 0  # XLA exposes no busy-time counter
 
 
 def manual_seed(seed):

@@ -7,3 +7,4 @@ from .distributed_c10d import (ReduceOp, Backend, ProcessGroup, GroupMember, gro
                                gather, scatter, all_to_all_single, all_to_all, barrier, monitored_barrier,
                                all_gather_object, gather_object, broadcast_object_list, scatter_object_list)
 from .device_mesh import DeviceMesh, init_device_mesh  # noqa: E402
+from ._sharding import shard_batch  # noqa: E402  (single-process data parallel over local devices)

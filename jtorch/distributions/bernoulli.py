@@ -1,10 +1,10 @@
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, probs_to_logits, logits_to_probs, lazy_property
 from ._common import uniform01
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
@@ -59,34 +59,15 @@ class Bernoulli(Distribution):
         values = arange(2, dtype=self.probs.dtype).reshape((-1,) + (1,) * len(self.batch_shape))
         return values.expand((-1,) + tuple(self.batch_shape)) if expand else values
 
-
-class Geometric(Distribution):
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.nonnegative_integer
-
-    def __init__(self, probs=None, logits=None, validate_args=None):
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.probs,) = broadcast_all(logits_to_probs(logits, is_binary=True))
-        super().__init__(self.probs.shape, validate_args=validate_args)
+    @property
+    def param_shape(self):
+        return (self.probs if "probs" in self.__dict__ else self.logits).shape
 
     @property
-    def mean(self):
-        return 1.0 / self.probs - 1.0
+    def _natural_params(self):
+        return (self.logits,)
 
-    @property
-    def variance(self):
-        return (1.0 / self.probs - 1.0) / self.probs
+    def _log_normalizer(self, x):
+        return x.exp().log1p()
 
-    def sample(self, sample_shape=()):
-        u = uniform01(self._extended_shape(sample_shape), self.probs.dtype)
-        return (u.log() / (-self.probs).log1p()).floor()
-
-    def log_prob(self, value):
-        return value * (-self.probs).log1p() + self.probs.log()
-
-    def entropy(self):
-        from ..nn.functional import binary_cross_entropy_with_logits
-        return binary_cross_entropy_with_logits(probs_to_logits(self.probs, True), self.probs,
-                                                reduction="none") / self.probs
+    _mean_carrier_measure = 0

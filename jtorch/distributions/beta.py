@@ -1,9 +1,9 @@
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
@@ -18,7 +18,9 @@ class Beta(Distribution):
 
     @property
     def mode(self):
-        return (self.concentration1 - 1) / (self.concentration1 + self.concentration0 - 2)
+        from .. import stack
+        from .dirichlet import Dirichlet
+        return Dirichlet(stack([self.concentration1, self.concentration0], -1), validate_args=False).mode[..., 0]
 
     @property
     def variance(self):
@@ -41,3 +43,12 @@ class Beta(Distribution):
         t = a + b
         return (a.lgamma() + b.lgamma() - t.lgamma()) - (a - 1) * a.digamma() - (b - 1) * b.digamma() + \
             (t - 2) * t.digamma()
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()
+
+    _mean_carrier_measure = 0

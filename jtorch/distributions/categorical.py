@@ -22,6 +22,10 @@ class Categorical(Distribution):
         self._num_events = self._param.size(-1)
         super().__init__(self._param.shape[:-1], validate_args=validate_args)
 
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self):
+        return constraints.integer_interval(0, self._num_events - 1)
+
     @lazy_property
     def logits(self):
         return probs_to_logits(self.probs)
@@ -33,10 +37,6 @@ class Categorical(Distribution):
     @property
     def param_shape(self):
         return self._param.shape
-
-    @property
-    def support(self):
-        return constraints.integer_interval(0, self._num_events - 1)
 
     @property
     def mean(self):
@@ -71,40 +71,3 @@ class Categorical(Distribution):
         from .. import arange
         values = arange(self._num_events).reshape((-1,) + (1,) * len(self.batch_shape))
         return values.expand((-1,) + tuple(self.batch_shape)) if expand else values
-
-
-class OneHotCategorical(Distribution):
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
-    support = constraints.one_hot
-    has_enumerate_support = True
-
-    def __init__(self, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def mean(self):
-        return self._categorical.probs
-
-    @property
-    def variance(self):
-        return self._categorical.probs * (1 - self._categorical.probs)
-
-    def sample(self, sample_shape=()):
-        from ..nn.functional import one_hot
-        idx = self._categorical.sample(sample_shape)
-        return one_hot(idx, self._categorical._num_events).to(self.probs.dtype)
-
-    def log_prob(self, value):
-        return self._categorical.log_prob(value.argmax(-1))
-
-    def entropy(self):
-        return self._categorical.entropy()

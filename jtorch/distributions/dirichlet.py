@@ -1,8 +1,8 @@
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
@@ -37,3 +37,22 @@ class Dirichlet(Distribution):
         a0 = self.concentration.sum(-1)
         return (self.concentration.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma() -
                 ((self.concentration - 1.0) * self.concentration.digamma()).sum(-1))
+
+    @property
+    def mode(self):
+        cm1 = (self.concentration - 1).clamp(min=0.0)
+        mode = cm1 / cm1.sum(-1, True)
+        from .. import nn
+        mask = (self.concentration < 1).all(-1)
+        # torch takes argmax over the all-NaN row there, which is index 0
+        onehot = nn.functional.one_hot(mask.long() * 0, self.concentration.shape[-1]).to(mode.dtype)
+        return mode.where(~mask.unsqueeze(-1), onehot)
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()
+
+    _mean_carrier_measure = 0

@@ -1,9 +1,9 @@
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -43,11 +43,11 @@ class Gamma(Distribution):
         c = self.concentration
         return c - self.rate.log() + c.lgamma() + (1.0 - c) * c.digamma()
 
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
 
-class Chi2(Gamma):
-    arg_constraints = {"df": constraints.positive}
+    def _log_normalizer(self, x, y):
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
 
-    def __init__(self, df, validate_args=None):
-        (df,) = broadcast_all(df)
-        self.df = df
-        super().__init__(0.5 * df, df * 0 + 0.5, validate_args=validate_args)
+    _mean_carrier_measure = 0

@@ -12,22 +12,28 @@ class MultivariateNormal(Distribution):
     support = constraints.real_vector
     has_rsample = True
 
+    _expand_skip = ("_unbroadcasted_scale_tril",)
+
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
         from .. import linalg
         if loc.dim() < 1:
             raise ValueError("loc must be at least one-dimensional.")
         if (covariance_matrix is not None) + (scale_tril is not None) + (precision_matrix is not None) != 1:
             raise ValueError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
+        name, param = next((n, p) for n, p in (("scale_tril", scale_tril), ("covariance_matrix", covariance_matrix),
+                                               ("precision_matrix", precision_matrix)) if p is not None)
+        if param.dim() < 2:
+            raise ValueError(f"{name} matrix must be at least two-dimensional, with optional leading batch dimensions")
+        batch = tuple(_broadcast_shape(tuple(param.shape[:-2]), tuple(loc.shape[:-1])))
+        setattr(self, name, param.expand(batch + (-1, -1)))
+        self.loc = loc.expand(batch + (-1,))
+        super().__init__(batch, loc.shape[-1:], validate_args=validate_args)
         if scale_tril is not None:
             self._unbroadcasted_scale_tril = scale_tril
         elif covariance_matrix is not None:
             self._unbroadcasted_scale_tril = linalg.cholesky(covariance_matrix)
         else:
             self._unbroadcasted_scale_tril = linalg.cholesky(linalg.inv(precision_matrix))
-        m = self._unbroadcasted_scale_tril
-        batch = tuple(_broadcast_shape(tuple(m.shape[:-2]), tuple(loc.shape[:-1])))
-        self.loc = loc.expand(batch + (loc.shape[-1],))
-        super().__init__(batch, loc.shape[-1:], validate_args=False)
 
     @lazy_property
     def scale_tril(self):

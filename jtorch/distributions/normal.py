@@ -1,12 +1,12 @@
 import math
 
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 from ._common import std_normal, LOG_2PI
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
@@ -14,9 +14,6 @@ class Normal(Distribution):
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        return Normal(self.loc.expand(batch_shape), self.scale.expand(batch_shape), validate_args=False)
 
     @property
     def mean(self):
@@ -33,6 +30,11 @@ class Normal(Distribution):
     @property
     def variance(self):
         return self.scale.pow(2)
+
+    def sample(self, sample_shape=()):
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            return self.rsample(sample_shape)
 
     def rsample(self, sample_shape=()):
         eps = std_normal(self._extended_shape(sample_shape), self.loc.dtype)
@@ -52,31 +54,11 @@ class Normal(Distribution):
     def entropy(self):
         return 0.5 + 0.5 * LOG_2PI + self.scale.log()
 
-
-class LogNormal(Distribution):
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.positive
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.base_dist = Normal(loc, scale, validate_args=validate_args)
-        self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
     @property
-    def mean(self):
-        return (self.loc + self.scale.pow(2) / 2).exp()
+    def _natural_params(self):
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
 
-    @property
-    def variance(self):
-        s2 = self.scale.pow(2)
-        return (s2.exp() - 1) * (2 * self.loc + s2).exp()
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
-    def rsample(self, sample_shape=()):
-        return self.base_dist.rsample(sample_shape).exp()
-
-    def log_prob(self, value):
-        return self.base_dist.log_prob(value.log()) - value.log()
-
-    def entropy(self):
-        return self.base_dist.entropy() + self.loc
+    _mean_carrier_measure = 0

@@ -1,29 +1,72 @@
+"""torch.distributions.TransformedDistribution: a base distribution pushed through transforms."""
 from . import constraints
 from .distribution import Distribution
+from .independent import Independent
 from .transforms import ComposeTransform, Transform
+from .utils import _sum_rightmost
 
 
 class TransformedDistribution(Distribution):
     arg_constraints = {}
 
     def __init__(self, base_distribution, transforms, validate_args=None):
-        self.transforms = [transforms] if isinstance(transforms, Transform) else list(transforms)
+        if isinstance(transforms, Transform):
+            self.transforms = [transforms]
+        elif isinstance(transforms, (list, tuple)) and all(isinstance(t, Transform) for t in transforms):
+            self.transforms = list(transforms)
+        else:
+            raise ValueError(f"transforms must be a Transform or a list of Transforms, but was {transforms}")
+        base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        base_event_dim = len(base_distribution.event_shape)
+        transform = ComposeTransform(self.transforms)
+        if len(base_shape) < transform.domain.event_dim:
+            raise ValueError(f"base_distribution needs to have shape with size at least "
+                             f"{transform.domain.event_dim}, but got {base_shape}.")
+        forward_shape = tuple(transform.forward_shape(base_shape))
+        expanded_base_shape = tuple(transform.inverse_shape(forward_shape))
+        if base_shape != expanded_base_shape:
+            base_distribution = base_distribution.expand(expanded_base_shape[:len(expanded_base_shape) -
+                                                                             base_event_dim])
+        reinterpreted = transform.domain.event_dim - base_event_dim
+        if reinterpreted > 0:
+            base_distribution = Independent(base_distribution, reinterpreted)
         self.base_dist = base_distribution
-        super().__init__(base_distribution.batch_shape, base_distribution.event_shape, validate_args=validate_args)
+        event_dim = transform.codomain.event_dim + max(base_event_dim - transform.domain.event_dim, 0)
+        cut = len(forward_shape) - event_dim
+        super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self.__new__(type(self)) if _instance is None else _instance
+        shape = tuple(batch_shape) + tuple(self.event_shape)
+        for t in reversed(self.transforms):
+            shape = tuple(t.inverse_shape(shape))
+        new.base_dist = self.base_dist.expand(shape[:len(shape) - len(self.base_dist.event_shape)])
+        new.transforms = self.transforms
+        self._expand_attrs(new, batch_shape)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @constraints.dependent_property(is_discrete=False)
+    def support(self):
+        if not self.transforms:
+            return self.base_dist.support
+        support = self.transforms[-1].codomain
+        if len(self.event_shape) > support.event_dim:
+            support = constraints.independent(support, len(self.event_shape) - support.event_dim)
+        return support
 
     @property
     def has_rsample(self):
         return self.base_dist.has_rsample
 
-    @property
-    def support(self):
-        return self.transforms[-1].codomain if self.transforms else self.base_dist.support
-
     def sample(self, sample_shape=()):
-        x = self.base_dist.sample(sample_shape)
-        for t in self.transforms:
-            x = t(x)
-        return x
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            x = self.base_dist.sample(sample_shape)
+            for t in self.transforms:
+                x = t(x)
+            return x
 
     def rsample(self, sample_shape=()):
         x = self.base_dist.rsample(sample_shape)
@@ -33,52 +76,31 @@ class TransformedDistribution(Distribution):
 
     def log_prob(self, value):
         event_dim = len(self.event_shape)
-        lp = 0.0
-        y = value
+        lp, y = 0.0, value
         for t in reversed(self.transforms):
             x = t.inv(y)
-            ladj = t.log_abs_det_jacobian(x, y)
-            for _ in range(event_dim - t.event_dim):
-                ladj = ladj.sum(-1)
-            lp = lp - ladj
+            event_dim += t.domain.event_dim - t.codomain.event_dim
+            lp = lp - _sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.domain.event_dim)
             y = x
-        return lp + self.base_dist.log_prob(y)
+        return lp + _sum_rightmost(self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape))
 
+    def _monotonize_cdf(self, value):
+        sign = 1
+        for t in self.transforms:
+            sign = sign * t.sign
+        if isinstance(sign, int) and sign == 1:
+            return value
+        return sign * (value - 0.5) + 0.5
 
-class RelaxedOneHotCategorical(Distribution):
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
-    support = constraints.simplex
-    has_rsample = True
+    def cdf(self, value):
+        for t in self.transforms[::-1]:
+            value = t.inv(value)
+        if self._validate_args:
+            self.base_dist._validate_sample(value)
+        return self._monotonize_cdf(self.base_dist.cdf(value))
 
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        from .categorical import Categorical
-        from .. import tensor
-        self._categorical = Categorical(probs, logits)
-        self.temperature = temperature if hasattr(temperature, "shape") else tensor(float(temperature))
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    def rsample(self, sample_shape=()):
-        from ._common import uniform01
-        shape = self._extended_shape(sample_shape)
-        u = uniform01(shape, self.logits.dtype)
-        gumbels = -((-u.log()).log())
-        scores = (self.logits + gumbels) / self.temperature
-        return (scores - scores.logsumexp(-1, keepdim=True)).exp()
-
-    def log_prob(self, value):
-        import math
-        K = self._categorical._num_events
-        t = self.temperature
-        log_scale = (t.new_full((), float(K)).lgamma() if hasattr(t, "new_full") else math.lgamma(K)) - \
-            t.log().mul(-(K - 1))
-        score = self.logits - value.log().mul(t)
-        score = (score - score.logsumexp(-1, keepdim=True)).sum(-1)
-        return score + log_scale - value.log().sum(-1)
+    def icdf(self, value):
+        value = self.base_dist.icdf(self._monotonize_cdf(value))
+        for t in self.transforms:
+            value = t(value)
+        return value

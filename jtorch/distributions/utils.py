@@ -34,14 +34,36 @@ class lazy_property:
     def __init__(self, wrapped):
         self.wrapped = wrapped
         self.__doc__ = wrapped.__doc__
+        self._name = wrapped.__name__
+
+    def __set_name__(self, owner, name):
+        self._name = name
 
     def __get__(self, instance, obj_type=None):
         if instance is None:
             return self
         value = self.wrapped(instance)
-        setattr(instance, self.wrapped.__name__, value)
+        setattr(instance, self._name, value)
         return value
 
 
 def _sum_rightmost(value, dim):
     return value.reshape(tuple(value.shape[:value.ndim - dim]) + (-1,)).sum(-1) if dim > 0 else value
+
+
+euler_constant = 0.57721566490153286060  # Euler Mascheroni constant
+
+
+def _standard_normal(shape, dtype, device=None):
+    from ._common import std_normal
+    return std_normal(shape, dtype)
+
+
+def tril_matrix_to_vec(mat, diag=0):
+    from .transforms import tril_matrix_to_vec as f
+    return f(mat, diag)
+
+
+def vec_to_tril_matrix(vec, diag=0):
+    from .transforms import vec_to_tril_matrix as f
+    return f(vec, diag)

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import STATE
+from .._ops.kernel import conj_complex, torch_pullback
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "functional_call",
            "stack_module_state", "linearize"]
@@ -87,7 +88,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         f = _pure(func, args, kwargs, nums, has_aux, _scalar_check("grad_and_value"))
         diff = [_to_arrays(args[i]) for i in nums]
         val, g = jax.value_and_grad(f, argnums=tuple(range(len(nums))), has_aux=has_aux)(*diff)
-        g = _to_tensors(g)
+        g = _to_tensors(jax.tree_util.tree_map(conj_complex, g))  # torch's complex convention
         g = g[0] if isinstance(argnums, int) else tuple(g)
         if has_aux:
             v, aux = val
@@ -115,7 +116,7 @@ def vjp(func, *primals, has_aux=False):
 
     def vjp_fn(*cts):
         ct = cts[0] if len(cts) == 1 else cts
-        return tuple(_to_tensors(pull(_to_arrays(ct))))
+        return tuple(_to_tensors(torch_pullback(pull, _to_arrays(ct))))
     if has_aux:
         return _to_tensors(out), vjp_fn, _to_tensors(res[2])
     return _to_tensors(out), vjp_fn

@@ -10,6 +10,9 @@ for _name in ("functional", "init", "parameter", "modules", "utils"):
     globals()[_name] = _importlib.import_module("." + _name, __name__)
 del _name
 from . import parallel  # noqa: F401  (DistributedDataParallel; added by the lead)
+from .modules.flax_module import FlaxModule  # noqa: F401  (Flax modules inside jtorch models)
+from .parallel import DataParallel  # noqa: F401
+from . import attention, grad  # noqa: F401  (sdpa_kernel/SDPBackend; conv input/weight gradients)
 
 
 def factory_kwargs(kwargs):
@@ -26,3 +29,9 @@ def factory_kwargs(kwargs):
                 raise TypeError(f"{k} specified twice, in **kwargs and in factory_kwargs")
             r[k] = kwargs[k]
     return r
+
+
+def __getattr__(name):  # a torch name jtorch lacks: say where to look and what to file
+    import sys as _sys
+    from .._missing import missing_attribute
+    raise missing_attribute(_sys.modules[__name__], name)

@@ -424,10 +424,25 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             padding_idx = n + padding_idx
     else:
         padding_idx = -1
+    _check_embedding_indices(input, n)
     if max_norm is not None:
         with no_grad():
             weight._set_value(_O["_embedding_renorm"](weight, input, max_norm, float(norm_type))._data)
     return _O["embedding"](weight, input, padding_idx, scale_grad_by_freq, sparse)
+
+
+def _check_embedding_indices(input, num_embeddings):
+    """torch raises for a token id outside [0, num_embeddings); XLA's gather would clamp it silently.
+    Checked on the host in eager mode only (under jtorch.compile the values are not known)."""
+    import jax
+    import numpy as np
+    v = getattr(input, "_value", None)
+    if v is None or isinstance(v, jax.core.Tracer) or v.size == 0:
+        return
+    if not np.issubdtype(v.dtype, np.integer):
+        return   # the op itself raises torch's dtype error
+    if int(v.min()) < 0 or int(v.max()) >= num_embeddings:
+        raise IndexError("index out of range in self")
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
@@ -729,6 +744,17 @@ def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=Non
     return fractional_max_pool(3, input, kernel_size, output_size, output_ratio, return_indices, _random_samples)
 
 
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                                       _random_samples=None):
+    """Always (values, indices), as torch's *_with_indices variants."""
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                                       _random_samples=None):
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction="mean",
                          ignore_index=None, label_smoothing=0.0, options=None):
     """cross_entropy(linear(input, linear_weight, linear_bias), target); torch may chunk the
@@ -748,3 +774,9 @@ from ._functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, padding
 
 __all__ = [n for n, v in list(globals().items()) if not n.startswith("_") and not isinstance(v, type(warnings))
            and n not in ("Tensor", "wrap", "OPS", "no_grad")]
+
+
+def __getattr__(name):  # a torch name jtorch lacks: say where to look and what to file
+    import sys as _sys
+    from .._missing import missing_attribute
+    raise missing_attribute(_sys.modules[__name__], name)

@@ -38,10 +38,13 @@ def calculate_gain(nonlinearity, param=None):
 def _write(tensor, arr):
     """Overwrite tensor's value in place, outside autograd (on the tensor's own device)."""
     try:
-        dev = next(iter(tensor._value.devices()))
-        if next(iter(arr.devices())) != dev:
-            import jax
-            arr = jax.device_put(arr, dev)
+        import jax
+        dst = tensor._value
+        if len(dst.devices()) > 1:  # a sharded (FSDP) parameter keeps its placement
+            if arr.sharding != dst.sharding:
+                arr = jax.device_put(arr, dst.sharding)
+        elif dst.committed and next(iter(arr.devices())) != next(iter(dst.devices())):
+            arr = jax.device_put(arr, next(iter(dst.devices())))   # (an uncommitted dst has no device to keep)
     except Exception:  # tracers while compiling: placement is the compiler's business
         pass
     tensor._set_value(arr)
@@ -49,6 +52,9 @@ def _write(tensor, arr):
 
 
 def _draw(tensor, kind, generator, *params):
+    if tensor.is_meta:   # nothing to fill, and (as in torch) the CPU generator is not consumed
+        import jax
+        return jax.ShapeDtypeStruct(tuple(tensor.shape), tensor.dtype.np)
     return _random.draw(kind, tuple(tensor.shape), tensor.dtype, generator, *params)
 
 

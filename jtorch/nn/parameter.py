@@ -82,7 +82,7 @@ class Buffer(Tensor, metaclass=_BufferMeta):
 class UninitializedTensorMixin:
     _allowed = {"__class__", "_data", "requires_grad", "_requires_grad", "materialize", "__dict__", "dtype",
                 "device", "__repr__", "__reduce_ex__", "__deepcopy__", "_value", "grad", "_grad", "grad_fn",
-                "is_leaf", "_is_buffer", "cls_to_become", "_meta_shape", "_base"}
+                "is_leaf", "_is_buffer", "cls_to_become", "_base"}
 
     def materialize(self, shape, device=None, dtype=None):
         from .._creation import empty

@@ -8,6 +8,7 @@ Tensors, filled in place), so the optimizer's jitted update never recompiles as 
 import math
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from functools import partial, wraps
@@ -76,6 +77,9 @@ class _Flag:
         setattr(self.obj, self.attr, False)
 
 
+_OPT_CALLED = weakref.WeakSet()   # optimizers whose step() ran since a scheduler wrapped it
+
+
 class LRScheduler:
     _get_lr_called_within_step = False
     _is_initial = False
@@ -110,7 +114,9 @@ class LRScheduler:
         @wraps(func)
         def wrapper(*args, **kwargs):
             o = opt_ref()
-            o._opt_called = True
+            # torch sets `o._opt_called = True`; jtorch keeps the flag outside the optimizer's
+            # __dict__ so that a compiled step's first call does not change the state it guards on
+            _OPT_CALLED.add(o)
             return func.__get__(o, o.__class__)(*args, **kwargs)
 
         wrapper._wrapped_by_lr_sched = True
@@ -141,7 +147,7 @@ class LRScheduler:
                               "`lr_scheduler.step()`. See more details at "
                               "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate", UserWarning,
                               stacklevel=2)
-            elif not getattr(self.optimizer, "_opt_called", False):
+            elif not (self.optimizer in _OPT_CALLED or getattr(self.optimizer, "_opt_called", False)):
                 warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
                               "later, you should call them in the opposite order: `optimizer.step()` before "
                               "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "

@@ -3,7 +3,8 @@ import importlib as _importlib
 
 _SUBMODULES = {"data", "checkpoint", "hooks", "dlpack", "benchmark", "tensorboard", "cpp_extension", "_pytree",
                "model_zoo", "flop_counter", "mobile_optimizer", "bottleneck", "collect_env", "backcompat",
-               "deterministic", "throughput_benchmark", "weak", "show_pickle", "file_baton", "jit"}
+               "deterministic", "throughput_benchmark", "weak", "show_pickle", "file_baton", "jit",
+               "jax"}
 
 
 def __getattr__(name):

@@ -1208,9 +1208,13 @@ def _copy_into(param, src):
     if arr.dtype != dst.dtype:
         arr = arr.astype(dst.dtype)
     try:
-        d_dev = next(iter(dst.devices()))
-        if next(iter(arr.devices())) != d_dev:
-            arr = jax.device_put(arr, d_dev)
+        if len(dst.devices()) > 1:  # a sharded (FSDP) parameter keeps its placement
+            if arr.sharding != dst.sharding:
+                arr = jax.device_put(arr, dst.sharding)
+        elif dst.committed:   # (an uncommitted dst has no device to keep)
+            d_dev = next(iter(dst.devices()))
+            if next(iter(arr.devices())) != d_dev:
+                arr = jax.device_put(arr, d_dev)
     except Exception:
         pass
     param._set_value(arr)

@@ -31,7 +31,54 @@ class CrossMapLRN2d(LocalResponseNorm):
     def forward(self, input):
         if input.dim() != 4:
             raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
-        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+        return _cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
+
+
+def _channel_window_sum(x, lo, hi):
+    """Per channel c, the sum of x over channels lo[c]..hi[c] (inclusive, clipped; empty when hi < lo)."""
+    from ... import tensor, int64, cat, zeros_like
+    csum = cat([zeros_like(x[:, :1]), x.cumsum(1)], 1)     # csum[:, i] = sum of channels < i
+    channels = x.size(1)
+    hi = [min(max(h + 1, 0), channels) for h in hi]
+    lo = [min(max(l, 0), h) for l, h in zip(lo, hi)]
+    return csum.index_select(1, tensor(hi, dtype=int64)) - csum.index_select(1, tensor(lo, dtype=int64))
+
+
+def _cross_map_lrn2d_scale(input, size, alpha, k):
+    """torch's legacy (Lua-era) running window, which differs from LocalResponseNorm's: channel c sums the
+    squares of channels 0..c+pre_pad-1 except 1..c-pre_pad, so channel 0 stays in every window."""
+    channels = input.size(1)
+    pre_pad = int((size - 1) / 2 + 1)
+    sq = input.pow(2)
+    up_to = _channel_window_sum(sq, [0] * channels, [c + pre_pad - 1 for c in range(channels)])
+    dropped = _channel_window_sum(sq, [1] * channels, [c - pre_pad for c in range(channels)])
+    return (up_to - dropped) * (alpha / size) + k
+
+
+def _cross_map_lrn2d(input, size, alpha, beta, k):
+    """An autograd.Function because torch's backward is its own formula (a window offset by
+    size - (size-1)/2 channels), not the exact derivative of its forward; jtorch reproduces both."""
+    from ...autograd import Function
+
+    class CrossMapLRN2dFn(Function):
+        @staticmethod
+        def forward(ctx, x):
+            scale = _cross_map_lrn2d_scale(x, size, alpha, k)
+            out = x * scale.pow(-beta)
+            ctx.save_for_backward(x, out, scale)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, out, scale = ctx.saved_tensors
+            channels = x.size(1)
+            inv_pre_pad = int(size - (size - 1) / 2)
+            ratio = grad_output * out / scale
+            accum = _channel_window_sum(ratio, [c - inv_pre_pad for c in range(channels)],
+                                        [c + size - 1 - inv_pre_pad for c in range(channels)])
+            return scale.pow(-beta) * grad_output - (2 * alpha * beta / size) * x * accum
+
+    return CrossMapLRN2dFn.apply(input)
 
 
 def _shape(normalized_shape):

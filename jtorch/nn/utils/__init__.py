@@ -5,6 +5,9 @@ from . import parametrize, parametrizations, stateless  # noqa: F401
 from . import rnn  # noqa: F401  (PackedSequence, pad/pack helpers)
 from .weight_norm import weight_norm, remove_weight_norm
 from .spectral_norm import spectral_norm, remove_spectral_norm
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights
+from .memory_format import convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format
+from . import fusion, memory_format  # noqa: F401
 
 
 def skip_init(module_cls, *args, **kwargs):

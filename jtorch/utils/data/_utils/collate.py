@@ -42,7 +42,7 @@ def _stack_tensors(batch):
     fast = True
     arrays = []
     for t in batch:
-        if t._requires_grad or t._meta_shape is not None or t.shape != shape or t.dtype is not dtype:
+        if t._requires_grad or t.is_meta or t.shape != shape or t.dtype is not dtype:
             fast = False
             break
         a = t._value

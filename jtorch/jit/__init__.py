@@ -1,0 +1,132 @@
+"""torch.jit as pass-throughs: jtorch has no TorchScript, so @torch.jit.script / torch.jit.trace
+return the function or module unchanged and it runs eagerly (use jtorch.compile for speed).
+TorchScript's serialization (jit.save / jit.load) and IR objects raise NotImplementedError.
+"""
+import typing as _typing
+
+from ..futures import Future
+
+Final = _typing.Final
+
+
+def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
+    return obj
+
+
+def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-05,
+          strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None,
+          example_kwarg_inputs=None, _store_inputs=True):
+    return func
+
+
+def trace_module(mod, inputs, *args, **kwargs):
+    return mod
+
+
+def script_if_tracing(fn):
+    return fn
+
+
+def _identity_decorator(drop_or_fn=None, **kwargs):
+    # usable as @ignore and @ignore(drop=True)
+    if callable(drop_or_fn):
+        return drop_or_fn
+    return lambda fn: fn
+
+
+ignore = _identity_decorator
+unused = _identity_decorator
+export = _identity_decorator
+interface = _identity_decorator
+_overload_method = _identity_decorator
+
+
+def is_scripting():
+    return False
+
+
+def is_tracing():
+    return False
+
+
+def annotate(the_type, the_value):
+    return the_value
+
+
+def Attribute(value, type=None):  # noqa: N802  (torch's spelling)
+    return value
+
+
+def isinstance(obj, target_type):  # noqa: A001  (torch.jit.isinstance)
+    import builtins
+    origin = _typing.get_origin(target_type)
+    return builtins.isinstance(obj, origin or target_type)
+
+
+def freeze(mod, preserved_attrs=None, optimize_numerics=True):
+    return mod
+
+
+def optimize_for_inference(mod, other_methods=None):
+    return mod
+
+
+def fork(func, *args, **kwargs):
+    """Runs func now and returns a completed Future (torch runs it on an inter-op thread)."""
+    fut = Future()
+    try:
+        fut.set_result(func(*args, **kwargs))
+    except Exception as e:  # noqa: BLE001 (surfaces at wait(), as in torch)
+        fut.set_exception(e)
+    return fut
+
+
+def wait(future):
+    return future.wait()
+
+
+class strict_fusion:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def enable_onednn_fusion(enabled):
+    pass
+
+
+def onednn_fusion_enabled():
+    return False
+
+
+def set_fusion_strategy(strategy):
+    return strategy
+
+
+def _script_only(name):
+    def f(*args, **kwargs):
+        raise NotImplementedError(f"jtorch: torch.jit.{name} is not supported: TorchScript does not exist in jtorch "
+                                  "(modules stay Python; save weights with jtorch.save, export with jtorch.export) "
+                                  "(see docs/unsupported.md)")
+    f.__name__ = name
+    return f
+
+
+save = _script_only("save")
+load = _script_only("load")
+
+
+def __getattr__(name):
+    if name in ("ScriptModule", "ScriptFunction", "RecursiveScriptModule", "CompilationUnit", "TracerWarning",
+                "TopLevelTracedModule"):
+        if name == "ScriptModule":
+            from ..nn import Module
+            return Module
+        if name == "TracerWarning":
+            return Warning
+        from .._unsupported import Unsupported
+        raise Unsupported(f"jtorch: torch.jit.{name} is not supported: TorchScript internals "
+                          "(see docs/unsupported.md)")
+    raise AttributeError(f"module 'jtorch.jit' has no attribute '{name}'")
