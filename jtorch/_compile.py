@@ -921,41 +921,43 @@ class CompiledFunction:
         return pure
 
     def _decide(self, plan, call, state_arrays, grad_arrays, arg_arrays, hp, static):
+        """Trace once to learn whether the outputs need an autograd node (mode B) or not (A).
+        The trace goes through mode A's own jit, whose trace cache the real call then hits: a
+        mode-A function (a whole training step) is traced once, not twice."""
         if not STATE.enabled:
             mode = "A"
         else:
+            fn = self._jit_a_for(plan, state_arrays, grad_arrays)
             self._call = call
-            self._abstract = True
             try:
-                f = functools.partial(self._pure(plan), static=static)
-                if grad_arrays:   # a trace that also shows whether the incoming grads are ever read
-                    traced = jax.jit(f).trace(state_arrays, grad_arrays, arg_arrays, hp)
-                    out = traced.out_info
-                    # dead: never read, and every .grad slot that had one ends up replaced or None
-                    # (a function that keeps the incoming grads, like a forward, is not reset)
-                    plan.dead[static] = all(k != 1 for (k, _), g in zip(out.rec.grad_kinds, call.gobjs)
-                                            if g is not None) and \
-                        _grads_dead(traced.jaxpr.jaxpr, len(state_arrays), len(grad_arrays),
-                                    len(jax.tree_util.tree_leaves(out.children[:2])))
-                else:
-                    out = jax.eval_shape(f, state_arrays, grad_arrays, arg_arrays, hp)
+                traced = fn.trace(tuple(state_arrays), tuple(grad_arrays), tuple(arg_arrays), hp, static)
             finally:
-                self._abstract = False
                 self._call = None
+            out = traced.out_info
             mode = "B" if out.rec.needs_node else "A"
+            if grad_arrays:
+                # dead: never read, and every .grad slot that had one ends up replaced or None
+                # (a function that keeps the incoming grads, like a forward, is not reset)
+                plan.dead[static] = all(k != 1 for (k, _), g in zip(out.rec.grad_kinds, call.gobjs)
+                                        if g is not None) and \
+                    _grads_dead(traced.jaxpr.jaxpr, len(state_arrays), len(grad_arrays),
+                                len(jax.tree_util.tree_leaves(out.children[:2])))
+            if mode == "B" or plan.dead.get(static):
+                self.trace_count -= 1   # that trace is not the program that will run
         plan.modes[static] = mode
         return mode
 
-    def _call_a(self, plan, call, state_arrays, grad_arrays, arg_arrays, hp, static):
-        donate = _donatable(state_arrays) and _donatable(grad_arrays)
-        if donate:
+    def _jit_a_for(self, plan, state_arrays, grad_arrays):
+        if _donatable(state_arrays) and _donatable(grad_arrays):
             if plan.jit_a is None:
                 plan.jit_a = jax.jit(self._pure(plan), static_argnums=(4,), donate_argnums=(0, 1))
-            fn = plan.jit_a
-        else:
-            if plan.jit_a_keep is None:
-                plan.jit_a_keep = jax.jit(self._pure(plan), static_argnums=(4,))
-            fn = plan.jit_a_keep
+            return plan.jit_a
+        if plan.jit_a_keep is None:
+            plan.jit_a_keep = jax.jit(self._pure(plan), static_argnums=(4,))
+        return plan.jit_a_keep
+
+    def _call_a(self, plan, call, state_arrays, grad_arrays, arg_arrays, hp, static):
+        fn = self._jit_a_for(plan, state_arrays, grad_arrays)
         self._call = call
         try:
             out = fn(tuple(state_arrays), tuple(grad_arrays), tuple(arg_arrays), hp, static)
