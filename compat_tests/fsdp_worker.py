@@ -96,6 +96,17 @@ _, traces = train(model, True, xs, ys)
 out["ddp_compiled"] = {"weights": {k: v.numpy().tolist() for k, v in model.state_dict().items()}, "traces": traces,
                        "devices": sorted({len(p._value.devices()) for p in model.parameters()})}
 
+# parameters committed to one device (as after model.to('cuda:0')) meeting a sharded batch: replicated
+# onto the mesh on first use, eagerly and inside jtorch.compile
+for compiled in (False, True):
+    model = make()
+    for p in model.parameters():
+        p._data = jax.device_put(p._value, jax.devices()[0])
+    train(model, compiled, xs, ys)
+    out[f"committed_{'compiled' if compiled else 'eager'}"] = {
+        "weights": {k: v.numpy().tolist() for k, v in model.state_dict().items()},
+        "devices": sorted({len(p._value.devices()) for p in model.parameters()})}
+
 # per-device memory: a model whose dims divide by 8, unsharded vs FULL_SHARD (params and AdamW state)
 def mem(sharded):
     m = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64))
@@ -125,7 +136,8 @@ t = torch.arange(48, dtype=torch.float32).reshape(8, 6)
 d = distribute_tensor(t, mesh, [Shard(1)])      # 6 does not divide by 8: kept whole
 r = distribute_tensor(t, mesh, [Replicate()])
 s = distribute_tensor(t, mesh, [Shard(0)])
-out["dtensor"] = {"shard0_spec": spec(s), "shard1_spec": spec(d), "rep_spec": spec(r), "full": s.full_tensor().numpy().tolist(),
+out["dtensor"] = {"shard0_spec": spec(s), "shard1_spec": spec(d), "rep_spec": spec(r),
+                  "full": s.full_tensor().numpy().tolist(),
                   "local_shape": list(s.to_local().shape), "sum": float((s * 2 + r).sum())}
 try:
     dist.shard_batch(torch.ones(8, 2, requires_grad=True), mesh)

@@ -81,11 +81,12 @@ res["info_pid_not_main"] = all(r["pid"] != os.getpid() for r in info)
 res["point_type"] = all(type(r["p"]) is Point for r in info)
 # same generator seed -> same shuffled order with or without workers, and the same worker seeds
 # (the values differ between torch and jtorch: their random streams differ; these properties do not)
-sh = [flat(DataLoader(Cheap(), batch_size=5, shuffle=True, num_workers=nw, generator=torch.Generator().manual_seed(5)))
-      for nw in (0, 2)]
-res["shuffle_generator_workers"] = sh[0] == sh[1] and [r[0] for b in sh[0] for r in b[0]] != [i * 0.25 for i in range(12)]
-seeds = [[r["seed"] for r in DataLoader(Info(), batch_size=None, num_workers=2, generator=torch.Generator().manual_seed(s))]
-         for s in (7, 7, 8)]
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+sh = [flat(DataLoader(Cheap(), batch_size=5, shuffle=True, num_workers=nw, generator=gen(5))) for nw in (0, 2)]
+order = [r[0] for b in sh[0] for r in b[0]]
+res["shuffle_generator_workers"] = sh[0] == sh[1] and order != [i * 0.25 for i in range(12)]
+seeds = [[r["seed"] for r in DataLoader(Info(), batch_size=None, num_workers=2, generator=gen(s))] for s in (7, 7, 8)]
 res["worker_seeds_follow_generator"] = seeds[0] == seeds[1] != seeds[2]
 """
 

@@ -48,6 +48,19 @@ WORKER = textwrap.dedent(r"""
         ((ddp(xs) - ys) ** 2).mean().backward()
         opt.step()
     out["weight"] = model.weight.tolist()
+    # FSDP with one device per process falls back to DDP-style replication: the same weights
+    from jtorch.distributed.fsdp import FullyShardedDataParallel as FSDP
+    fm = nn.Linear(4, 2)
+    with torch.no_grad():
+        fm.weight.copy_(torch.arange(8, dtype=torch.float32).reshape(2, 4) / 10)
+        fm.bias.zero_()
+    fsdp = FSDP(fm)
+    opt = torch.optim.SGD(fsdp.parameters(), lr=0.1)
+    for _ in range(5):
+        opt.zero_grad()
+        ((fsdp(xs) - ys) ** 2).mean().backward()
+        opt.step()
+    out["fsdp_weight"] = fsdp.state_dict()["weight"].tolist()
     # one file per rank: the ranks share the launcher's stdout, so printed lines can interleave
     with open(os.path.join(os.environ["RESULT_DIR"], f"rank{rank}.json"), "w") as f:
         json.dump(out, f)
@@ -100,6 +113,7 @@ def test_collectives_and_ddp(tmp_path):
         opt.step()
     for d in res:
         np.testing.assert_allclose(d["weight"], m.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(d["fsdp_weight"], m.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_dead_rank_fails_fast(tmp_path):

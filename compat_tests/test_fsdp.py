@@ -69,7 +69,7 @@ def test_training_matches_single_device_torch(run, case):
     else:
         assert res["cls"] == "FullyShardedDataParallel" and res["sd_devices"] == [1]
     if case.endswith("compiled"):
-        assert res["traces"] == 2   # first step creates AdamW's state, then one program for every step
+        assert res["traces"] <= 2   # (AdamW's state made by the first step), then one program for every step
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -92,8 +92,15 @@ def test_batch_sharded_compiled_data_parallel(run):
     out, ref, _ = run
     assert out["ddp_input_specs"] == [["dp"], ["dp"], ["Shard(dim=0)"]]
     _assert_weights(out["ddp_compiled"]["weights"], ref)
-    assert out["ddp_compiled"]["traces"] == 2
+    assert out["ddp_compiled"]["traces"] <= 2
     assert out["ddp_compiled"]["devices"] == [8]
+
+
+@pytest.mark.parametrize("case", ["committed_eager", "committed_compiled"])
+def test_single_device_params_meet_sharded_batch(run, case):
+    out, ref, _ = run
+    _assert_weights(out[case]["weights"], ref)
+    assert out[case]["devices"] == [8]
 
 
 def test_per_device_memory_shrinks_with_devices(run):
@@ -135,3 +142,27 @@ def test_api_names_match_torch():
     jp = list(inspect.signature(jf.FullyShardedDataParallel.__init__).parameters)
     assert jp == tp
     assert list(inspect.signature(jf.fully_shard).parameters) == list(inspect.signature(tf.fully_shard).parameters)
+
+
+def test_single_device_process_trains_like_torch():
+    """The usual case for an unmodified FSDP script: one device, FSDP is a no-op placement."""
+    import jtorch
+    from jtorch.distributed.fsdp import FullyShardedDataParallel as FSDP
+    from oracle import to_j
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3))
+    jm = jtorch.nn.Sequential(jtorch.nn.Linear(6, 4), jtorch.nn.ReLU(), jtorch.nn.Linear(4, 3))
+    jm.load_state_dict(to_j(tm.state_dict()))
+    jf = FSDP(jm)
+    x = torch.randn(8, 6)
+    topt, jopt = torch.optim.SGD(tm.parameters(), lr=0.1), jtorch.optim.SGD(jf.parameters(), lr=0.1)
+    for _ in range(3):
+        for m, opt, xi in ((tm, topt, x), (jf, jopt, to_j(x))):
+            opt.zero_grad()
+            m(xi).pow(2).mean().backward()
+            opt.step()
+    sd = jf.state_dict()
+    assert list(sd) == list(tm.state_dict())
+    for k, v in tm.state_dict().items():
+        np.testing.assert_allclose(sd[k].numpy(), v.numpy(), rtol=1e-5, atol=1e-6)
+    assert [n for n, _ in jf.named_parameters()] == ["_fsdp_wrapped_module." + n for n, _ in tm.named_parameters()]

@@ -76,3 +76,27 @@ def test_index_errors():
     def js2():
         j[0] = jtorch.ones(3)
     same_error(ts2, js2)
+
+
+def test_varying_offsets_share_one_kernel_and_match_torch():
+    """x[i:i+k], x[:, t] in a Python loop: values and grads as torch, and one compiled kernel for all
+    offsets (offsets are run-time arguments, not constants of the trace)."""
+    from jtorch._ops.kernel import _KERNELS
+    x = torch.randn(12, 5, 3)
+    jx, jw, tw = to_j(x), to_j(x).requires_grad_(True), x.clone().requires_grad_(True)
+    for i in range(3):   # warm up both paths (no grad / grad)
+        jx[i:i + 4], jx[:, i], jw[i:i + 4], jw[:, i]
+    n0 = len(_KERNELS)
+    jt, tt = [], []
+    for i in range(9):
+        assert_same(jx[i:i + 4], x[i:i + 4])
+        assert_same(jx[:, i % 5, 1:], x[:, i % 5, 1:])
+        assert_same(jx[-i - 1, ::2], x[-i - 1, ::2])
+        jt.append(jw[i:i + 3].sum(0) * (i + 1))
+        tt.append(tw[i:i + 3].sum(0) * (i + 1))
+    assert len(_KERNELS) - n0 <= 6, len(_KERNELS) - n0   # no kernel per offset
+    jtorch.stack(jt).sum().backward()
+    torch.stack(tt).sum().backward()
+    assert_same(jw.grad, tw.grad)
+    assert jw[2:5].grad_fn.name() == tw[2:5].grad_fn.name() == "SliceBackward0"
+    assert jw[:, 3].grad_fn.name() == tw[:, 3].grad_fn.name() == "SelectBackward0"

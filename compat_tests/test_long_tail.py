@@ -83,6 +83,7 @@ def test_legacy_tensor_types(name):
     assert issubclass(J, jtorch.Tensor) == issubclass(T, torch.Tensor)
     assert jtorch.ones(2).type(J).dtype is to_j(torch.ones(2).type(T).dtype)
     assert J([1]).type() == T([1]).type()
+    assert isinstance(J([1]), getattr(jtorch.cuda, name)) == isinstance(T([1]), getattr(torch.cuda, name))
 
 
 def test_storage_classes():
@@ -109,6 +110,21 @@ def test_inplace_functions(name, args, low):
     rt, rj = getattr(torch, name)(t, *args), getattr(jtorch, name)(j, *args)
     assert rj is j and rt is t
     assert_same(j, t)
+
+
+def test_inplace_functions_that_change_shape_or_index():
+    t, j = _pair(6)
+    assert_same(jtorch.as_strided_(j, (2, 2), (1, 2)), torch.as_strided_(t, (2, 2), (1, 2)))
+    assert_same(j, t)
+    t, j = _pair(4)
+    idx = torch.tensor([1, 3])
+    torch.index_put_(t, (idx,), torch.tensor(5.0), accumulate=True)
+    jtorch.index_put_(j, (to_j(idx),), jtorch.tensor(5.0), accumulate=True)
+    assert_same(j, t)
+    a, ja = _pair(2)
+    m, jm = _pair(2, 3)
+    v, jv = _pair(3)
+    assert_same(jtorch.addmv_(ja, jm, jv, beta=0.5), torch.addmv_(a, m, v, beta=0.5), atol=1e-6)
 
 
 @pytest.mark.parametrize("name,args", [("celu_", (1.5,)), ("selu_", ()), ("threshold_", (0.1, 20.0))])
@@ -293,6 +309,8 @@ def test_misc_module_functions():
 
 
 def test_autocast_switches():
+    with pytest.warns(DeprecationWarning, match="get_autocast_dtype"):
+        jtorch.get_autocast_cpu_dtype()
     assert jtorch.get_autocast_cpu_dtype() is to_j(torch.get_autocast_cpu_dtype())
     assert jtorch.get_autocast_gpu_dtype() is to_j(torch.get_autocast_gpu_dtype())
     assert jtorch.get_autocast_dtype("cpu") is to_j(torch.get_autocast_dtype("cpu"))
@@ -517,15 +535,18 @@ def test_hub_local_and_cache(tmp_path):
     with pytest.raises(NotImplementedError):
         jtorch.hub.load("owner/repo", "tiny")
     jtorch.hub.set_dir(str(tmp_path / "hub"))
-    assert jtorch.hub.get_dir() == str(tmp_path / "hub")
-    src = tmp_path / "w.pt"
-    torch.save({"w": torch.arange(3.)}, str(src))
-    sd = jtorch.hub.load_state_dict_from_url(src.as_uri(), file_name="w.pt")  # file:// needs no network
-    assert sd["w"].tolist() == [0.0, 1.0, 2.0]
-    assert os.path.exists(tmp_path / "hub" / "checkpoints" / "w.pt")
-    import urllib.error
-    with pytest.raises(urllib.error.URLError, match="place it at"):
-        jtorch.hub.download_url_to_file((tmp_path / "missing.pt").as_uri(), str(tmp_path / "x.pt"))
+    try:
+        assert jtorch.hub.get_dir() == str(tmp_path / "hub")
+        src = tmp_path / "w.pt"
+        torch.save({"w": torch.arange(3.)}, str(src))
+        sd = jtorch.hub.load_state_dict_from_url(src.as_uri(), file_name="w.pt")  # file:// needs no network
+        assert sd["w"].tolist() == [0.0, 1.0, 2.0]
+        assert os.path.exists(tmp_path / "hub" / "checkpoints" / "w.pt")
+        import urllib.error
+        with pytest.raises(urllib.error.URLError, match="place it at"):
+            jtorch.hub.download_url_to_file((tmp_path / "missing.pt").as_uri(), str(tmp_path / "x.pt"))
+    finally:
+        jtorch.hub._hub_dir[0] = None
 
 
 def test_library_custom_op_and_ops_namespace():

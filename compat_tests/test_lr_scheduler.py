@@ -251,3 +251,68 @@ def test_swa_utils():
     same_error(lambda: torch.optim.swa_utils.get_ema_avg_fn(1.5), lambda: jtorch.optim.swa_utils.get_ema_avg_fn(1.5))
     same_error(lambda: torch.optim.swa_utils.SWALR(_opt(torch), 0.1, anneal_epochs=-1),
                lambda: jtorch.optim.swa_utils.SWALR(_opt(jtorch), 0.1, anneal_epochs=-1))
+
+
+def _close_tree(j, t, path="sd"):
+    """Two scheduler state_dicts are equal: same keys and structure, numbers within 1e-12 relative."""
+    if isinstance(t, dict):
+        assert sorted(map(str, j)) == sorted(map(str, t)), (path, list(j), list(t))
+        for k in t:
+            _close_tree(j[k], t[k], f"{path}[{k!r}]")
+    elif isinstance(t, (list, tuple)):
+        assert len(j) == len(t), path
+        for i, (a, b) in enumerate(zip(j, t)):
+            _close_tree(a, b, f"{path}[{i}]")
+    elif isinstance(t, float) and not isinstance(t, bool):
+        assert j == pytest.approx(t, rel=1e-12, abs=1e-15), (path, j, t)
+    elif callable(t):
+        assert callable(j), path
+    else:
+        assert j == t, (path, j, t)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[f"{s[0]}-{i}" for i, s in enumerate(SPECS)])
+def test_state_dict_equal_and_resumes_across_libraries(tmp_path, spec):
+    """Halfway through, the scheduler's state_dict equals torch's; torch's (via torch.save -> jtorch.load) resumes
+    a fresh jtorch scheduler and jtorch's (via jtorch.save -> torch.load) a fresh torch one: both then follow
+    torch's uninterrupted lr sequence."""
+    (to, ts), (jo, js) = _mk(torch, (spec[0], dict(spec[1]))), _mk(jtorch, (spec[0], dict(spec[1])))
+    half = (ts.total_steps - 1 if spec[0] == "OneCycleLR" else STEPS) // 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(half):
+            to.step(), jo.step(), ts.step(), js.step()
+        _close_tree(js.state_dict(), ts.state_dict())
+        torch.save({"o": to.state_dict(), "s": ts.state_dict()}, tmp_path / "t.pt")
+        jtorch.save({"o": jo.state_dict(), "s": js.state_dict()}, tmp_path / "j.pt")
+        (to2, ts2), (jo2, js2) = _mk(torch, (spec[0], dict(spec[1]))), _mk(jtorch, (spec[0], dict(spec[1])))
+        jck, tck = jtorch.load(tmp_path / "t.pt"), torch.load(tmp_path / "j.pt")
+        jo2.load_state_dict(jck["o"])
+        js2.load_state_dict(jck["s"])
+        to2.load_state_dict(tck["o"])
+        ts2.load_state_dict(tck["s"])
+        for i in range(half):
+            for o, s in ((to, ts), (jo2, js2), (to2, ts2)):
+                o.step()
+                s.step()
+            np.testing.assert_allclose(js2.get_last_lr(), ts.get_last_lr(), rtol=1e-12, err_msg=f"step {i}")
+            np.testing.assert_allclose(ts2.get_last_lr(), ts.get_last_lr(), rtol=1e-12, err_msg=f"step {i}")
+            np.testing.assert_allclose(_snapshot(jo2), _snapshot(to), rtol=1e-12, err_msg=f"step {i}")
+
+
+def test_reduce_lr_on_plateau_state_dict_across_libraries():
+    to, jo = _opt(torch), _opt(jtorch)
+    kw = dict(mode="max", factor=0.5, patience=2, cooldown=1)
+    ts = torch.optim.lr_scheduler.ReduceLROnPlateau(to, **kw)
+    js = jtorch.optim.lr_scheduler.ReduceLROnPlateau(jo, **kw)
+    metrics = [1.0, 0.9, 0.9, 0.8, 1.1, 1.0, 1.0, 1.0, 0.7, 0.7, 0.7, 0.7, 0.7]
+    for m in metrics[:6]:
+        ts.step(m)
+        js.step(m)
+    _close_tree(js.state_dict(), ts.state_dict())
+    js2 = jtorch.optim.lr_scheduler.ReduceLROnPlateau(jo, **kw)
+    js2.load_state_dict(ts.state_dict())
+    for m in metrics[6:]:
+        ts.step(m)
+        js2.step(m)
+        assert js2.get_last_lr() == ts.get_last_lr()

@@ -197,3 +197,51 @@ def test_data_parallel_passthrough():
     assert list(jd.state_dict().keys()) == list(tnn.DataParallel(t).state_dict().keys())
     x = torch.randn(4, 3)
     assert_same(jd(to_j(x)), t(x), rtol=1e-5, atol=1e-6)
+
+
+ORTH_CASES = [((4, 4), None, True), ((5, 3), None, True), ((3, 5), "cayley", True), ((5, 3), "matrix_exp", True),
+              ((4, 6), "householder", True), ((6, 4), "householder", False), ((2, 4, 4), "cayley", True)]
+
+
+@pytest.mark.parametrize("shape,omap,triv", ORTH_CASES, ids=[f"{s}-{m}-{t}" for s, m, t in ORTH_CASES])
+def test_parametrizations_orthogonal(shape, omap, triv):
+    torch.manual_seed(0)
+
+    def build(lib):
+        m = lib.nn.Module()
+        m.weight = lib.nn.Parameter(lib.zeros(*shape, dtype=lib.float64))
+        return m
+    t, j = build(torch), build(jtorch)
+    with torch.no_grad():
+        t.weight.normal_()
+    j.weight.data.copy_(to_j(t.weight.detach()))
+    torch.nn.utils.parametrizations.orthogonal(t, orthogonal_map=omap, use_trivialization=triv)
+    jnn.utils.parametrizations.orthogonal(j, orthogonal_map=omap, use_trivialization=triv)
+    assert list(j.state_dict()) == list(t.state_dict())
+    # the registered weight is orthogonal in both (base is random where the matrix is completed: compare Q^T Q)
+    W = j.weight
+    gram = W.mT @ W if shape[-2] >= shape[-1] else W @ W.mT
+    k = min(shape[-2:])
+    assert_same(gram, torch.eye(k, dtype=torch.float64).expand(*shape[:-2], k, k), atol=1e-10)
+    # torch's state (original and base) loaded in: the same weight and the same gradient for `original`
+    copy_state(t, j)
+    assert_same(j.weight, t.weight, rtol=1e-10, atol=1e-12)
+    g = torch.randn(*shape, dtype=torch.float64)
+    (t.weight * g).sum().backward()
+    (j.weight * to_j(g)).sum().backward()
+    to_ = t.parametrizations.weight.original
+    jo = j.parametrizations.weight.original
+    assert_same(jo.grad, to_.grad, rtol=1e-8, atol=1e-10)
+
+
+def test_parametrizations_orthogonal_errors():
+    for build, kw in [(lambda nn: nn.Linear(3, 3), dict(name="bias")), (lambda nn: nn.Linear(3, 3), dict(name="nope")),
+                      (lambda nn: nn.Linear(3, 3), dict(orthogonal_map="qr"))]:
+        et, ej = same_error(lambda: torch.nn.utils.parametrizations.orthogonal(build(tnn), **kw),
+                            lambda: jnn.utils.parametrizations.orthogonal(build(jnn), **kw))
+        assert str(ej).replace("jtorch.", "torch.") == str(et) or kw.get("name") == "nope"
+    t = torch.nn.utils.parametrizations.orthogonal(tnn.Linear(3, 3), use_trivialization=False)
+    j = jnn.utils.parametrizations.orthogonal(jnn.Linear(3, 3), use_trivialization=False)
+    et, ej = same_error(lambda: setattr(t, "weight", torch.eye(3)), lambda: setattr(j, "weight", jtorch.eye(3)))
+    assert str(ej) == str(et)
+    et, ej = same_error(lambda: setattr(t, "weight", torch.eye(4)), lambda: setattr(j, "weight", jtorch.eye(4)))

@@ -150,3 +150,10 @@ def test_linear_cross_entropy_loss(kw):
                         lambda: jnn.LinearCrossEntropyLoss(5, 7, weight=jtorch.ones(6)))
     assert str(ej) == str(et)
     assert repr(jnn.LinearCrossEntropyOptions()) == repr(torch.nn.LinearCrossEntropyOptions())
+
+
+@pytest.mark.parametrize("mode", ["circular", "reflect", "replicate", "constant"])
+def test_pad_negative_widths_crop_first(mode):
+    """A negative width crops that side; torch crops before wrapping/reflecting the other side."""
+    compare_fn(TF.pad, JF.pad, [X2, (-1, 2, 2, -2)], mode=mode)
+    compare_fn(TF.pad, JF.pad, [X1, (2, -3)], mode=mode)

@@ -565,7 +565,8 @@ def _opt_state_configs():
             ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)), ("Rprop", dict())]
 
 
-@pytest.mark.parametrize("name,kw", _opt_state_configs(), ids=[c[0] + str(i) for i, c in enumerate(_opt_state_configs())])
+@pytest.mark.parametrize("name,kw", _opt_state_configs(),
+                         ids=[c[0] + str(i) for i, c in enumerate(_opt_state_configs())])
 def test_state_dict_through_files_both_ways(tmp_path, name, kw):
     """jtorch.save(opt.state_dict()) -> torch.load -> torch optimizer, and torch.save -> jtorch.load -> jtorch
     optimizer: each continues exactly where the other stopped."""
@@ -620,3 +621,36 @@ def test_lbfgs_state_dict_through_files(tmp_path):
         assert float(lj.detach()) == pytest.approx(float(lt.detach()), rel=1e-9)
         for a, c in zip(jp, tp):
             assert_same(a.detach(), c.detach(), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1)), ("Adam", dict(lr=0.01)),
+                                     ("AdamW", dict(lr=0.01)), ("Adagrad", dict(lr=0.1)), ("Adadelta", dict()),
+                                     ("Adamax", dict(lr=0.01)), ("ASGD", dict(lr=0.05)), ("NAdam", dict(lr=0.01)),
+                                     ("RAdam", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, centered=True)),
+                                     ("Rprop", dict())])
+def test_bfloat16_parameters(name, kw):
+    """bfloat16 parameters: state in bfloat16 (step stays float32), and each update computed the way torch's CPU
+    kernels do (float32 math, one rounding per op, scalars in float32 except add's alpha): equal to torch's
+    within one bfloat16 ulp, and bit-equal for nearly all elements (torch's own vectorized and scalar-tail
+    loops round add(alpha) differently, so full bit equality is not a property torch itself has)."""
+    g = torch.Generator().manual_seed(1)
+    W = torch.randn(64, 33, generator=g)   # mostly torch's vectorized loops, plus a scalar tail
+    tp, jp = [W.bfloat16().requires_grad_()], [to_j(W.bfloat16()).requires_grad_()]
+    to, jo = getattr(torch.optim, name)(tp, **kw), getattr(jtorch.optim, name)(jp, **kw)
+    equal = total = 0
+    for i in range(12):
+        grad = torch.randn(64, 33, generator=g).bfloat16()
+        tp[0].grad, jp[0].grad = grad.clone(), to_j(grad)
+        to.step()
+        jo.step()
+        a, c = np.asarray(jp[0].detach().float()._value), tp[0].detach().float().numpy()
+        np.testing.assert_allclose(a, c, rtol=2 ** -7, atol=1e-3, err_msg=f"step {i}")
+        equal, total = equal + int((a == c).sum()), total + a.size
+        with torch.no_grad():   # start each step from the same parameters: compare one update at a time
+            tp[0].copy_(torch.from_numpy(a).bfloat16())
+    # measured: 99.0-100 % here (SGD, Adagrad, Adamax, ASGD, NAdam, Rprop: all); 89.9-98.7 % when scalars were
+    # rounded to bfloat16 and ops fused without rounding in between
+    assert equal >= 0.985 * total, (equal, total)
+    for k, v in to.state[tp[0]].items():
+        if isinstance(v, torch.Tensor):
+            assert jo.state[jp[0]][k].dtype == to_j(v).dtype, k

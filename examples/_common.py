@@ -36,16 +36,20 @@ class _Bar:
         print("\r", end="")
 
 
-def example_args(description, **defaults):
-    """The flags every example takes: --epochs/--steps (defaults given by the example), --resume,
-    --tiny (a few steps on a small data set: the smoke test CI runs) and --out."""
+def example_args(description, tiny=None, **defaults):
+    """The flags every example takes: --epochs/--steps (defaults given by the example; `tiny`
+    holds the smaller defaults --tiny uses unless the flag is given), --resume, --tiny (a few
+    steps on a small data set: the smoke test CI runs) and --out."""
     p = argparse.ArgumentParser(description=description)
     for name, value in defaults.items():
-        p.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+        p.add_argument("--" + name.replace("_", "-"), type=type(value), default=None, help=f"default {value}")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--tiny", action="store_true", help="a few steps on little data (smoke test)")
     p.add_argument("--out", default=None, help="where checkpoints and plots go (default examples/out)")
     args = p.parse_args()
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, (tiny or {}).get(name, value) if args.tiny else value)
     if args.out:
         os.environ["JTORCH_EXAMPLES_OUT"] = args.out
     return args

@@ -4,6 +4,8 @@ Run: python examples/char_gpt.py [--steps N] [--resume] [--tiny]"""
 import math
 import os
 
+import numpy as np
+
 import jtorch as torch
 import jtorch.nn as nn
 import jtorch.nn.functional as F
@@ -19,7 +21,9 @@ class Chars(Dataset):
     def __init__(self, text, block):
         self.vocab = sorted(set(text))
         self.stoi = {c: i for i, c in enumerate(self.vocab)}
-        self.data = torch.tensor([self.stoi[c] for c in text], dtype=torch.long)
+        # numpy inside the Dataset: slicing a device tensor at a new offset per sample would make
+        # a small XLA program per offset; the DataLoader's collate turns the batch into one tensor
+        self.data = np.array([self.stoi[c] for c in text], dtype=np.int64)
         self.block = block
 
     def __len__(self):
@@ -27,7 +31,7 @@ class Chars(Dataset):
 
     def __getitem__(self, i):
         chunk = self.data[i:i + self.block + 1]
-        return chunk[:-1], chunk[1:]
+        return torch.from_numpy(chunk[:-1].copy()), torch.from_numpy(chunk[1:].copy())
 
 
 class Block(nn.Module):
@@ -64,19 +68,27 @@ class GPT(nn.Module):
         return self.head(self.ln(x))
 
     @torch.no_grad()
-    def generate(self, idx, n):
+    def generate(self, idx, n, pad=0):
+        """Sample n tokens after idx. The model always sees a full window of `block` tokens (left-
+        padded with `pad`): one input shape, so every step reuses the same compiled kernels (a
+        growing sequence would compile new ones per length; on TPUs static shapes are the rule)."""
+        window = torch.full((idx.shape[0], self.block), pad, dtype=idx.dtype, device=idx.device)
+        window = torch.cat([window, idx], 1)[:, -self.block:]
+        new = []
         for _ in range(n):
-            logits = self(idx[:, -self.block:])[:, -1]
-            idx = torch.cat([idx, torch.multinomial(F.softmax(logits, -1), 1)], 1)
-        return idx
+            nxt = torch.multinomial(F.softmax(self(window)[:, -1], -1), 1)
+            new.append(nxt)
+            window = torch.cat([window[:, 1:], nxt], 1)
+        return torch.cat([idx] + new, 1)
 
 
 def main():
-    args = example_args(__doc__.splitlines()[0], steps=300)
+    args = example_args(__doc__.splitlines()[0], tiny=dict(steps=30), steps=300)
     torch.manual_seed(0)
     dev = default_device()
-    steps = 30 if args.tiny else args.steps
-    text = open(os.path.join(HERE, "data", "tiny_corpus.txt")).read()
+    steps = args.steps
+    with open(os.path.join(HERE, "data", "tiny_corpus.txt")) as f:
+        text = f.read()
     ds = Chars(text, block=64)
     loader = DataLoader(ds, batch_size=32, shuffle=True, drop_last=True)
     model = GPT(len(ds.vocab)).to(dev)
@@ -114,7 +126,8 @@ def main():
     clone.load_state_dict(load_checkpoint(ckpt, map_location=dev)["model"])
     clone.eval()
     start_tok = torch.tensor([[ds.stoi["T"]]], device=dev)
-    print(repr("".join(ds.vocab[i] for i in clone.generate(start_tok, 40 if args.tiny else 120)[0].tolist())))
+    sample = clone.generate(start_tok, 20 if args.tiny else 120, pad=ds.stoi[" "])[0].tolist()
+    print(repr("".join(ds.vocab[i] for i in sample)))
     plot_losses(losses, os.path.join(out_dir(), "char_gpt_loss.png"), "char-level GPT (jtorch, compiled)")
     assert sum(losses[-10:]) / 10 < (0.9 if args.tiny else 0.6) * losses[0]
 

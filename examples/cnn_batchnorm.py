@@ -70,17 +70,17 @@ def evaluate(model, loader, dev):
 
 
 def main():
-    args = example_args(__doc__.splitlines()[0], epochs=3)
+    args = example_args(__doc__.splitlines()[0], tiny=dict(epochs=1), epochs=3)
     torch.manual_seed(0)
     dev = default_device()
-    epochs = 1 if args.tiny else args.epochs
+    epochs = args.epochs
     n_train, n_test = (256, 128) if args.tiny else (1536, 384)
     train = DataLoader(Shapes(n_train, 0, True), batch_size=64, shuffle=True, num_workers=0 if args.tiny else 2,
                        drop_last=True)
     test = DataLoader(Shapes(n_test, 1, False), batch_size=128)
     model = Net().to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, args.epochs) * len(train))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(train))
     ckpt = os.path.join(out_dir(), "cnn.pt")
     losses, start = [], 0
     if args.resume and (state := resume(ckpt, model, opt, sched, map_location=dev)) is not None:

@@ -603,7 +603,7 @@ def _device_of(S, call):
         a = t.__dict__.get("_data")
         if a is not None and not _is_tracer(a) and hasattr(a, "devices"):
             try:
-                return from_jax_device(next(iter(a.devices())))
+                return from_jax_device(min(a.devices(), key=lambda d: d.id))   # (sharded: its first device)
             except Exception:  # noqa: BLE001
                 continue
     return None
@@ -812,6 +812,12 @@ class CompiledFunction:
             self._eager_keys.add(key)
             return self._fn(*args, **kwargs)
         except Exception as e:  # noqa: BLE001
+            if isinstance(e, ValueError) and mode in ("A", "B") and \
+                    _replicate_onto_mesh(state_arrays, grad_arrays, arg_arrays):
+                # state committed to one device met arguments sharded over a mesh (shard_batch): the
+                # single-device arrays go onto the mesh, replicated, once (the write-back keeps them there)
+                fn = self._call_a if mode == "A" else self._call_b
+                return fn(plan, call, state_arrays, grad_arrays, arg_arrays, hp, static)
             if plan.hp_locs and not self._hp_bake:
                 # maybe only the traced hyper-parameters (lr...) were the problem: bake them and retry
                 self._hp_bake = True
@@ -1089,6 +1095,20 @@ class CompiledFunction:
             t.grad_fn = node
             t._out_idx = k
         return jax.tree_util.tree_unflatten(rec.out_tree, res_flat)
+
+
+def _replicate_onto_mesh(*lists):
+    """jax.jit refused operands on different devices of one platform: replicate the single-device
+    ones onto the mesh of the sharded ones, in place in the lists. False if that was not it."""
+    from ._ops.placement import unify_devices
+    flat = [a for lst in lists for a in lst]
+    if not unify_devices(flat):
+        return False
+    i = 0
+    for lst in lists:
+        lst[:] = flat[i:i + len(lst)]
+        i += len(lst)
+    return True
 
 
 def _fresh_like(proto, arr):

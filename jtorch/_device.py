@@ -106,7 +106,8 @@ def jax_device(d):
     elif t == "tpu":
         devs = _backend_devices("tpu")
         if not devs:
-            raise RuntimeError("jtorch: no TPU is available to JAX on this machine")
+            raise RuntimeError("jtorch: no TPU is available to JAX on this machine (on a TPU VM install "
+                               "jax[tpu]: pip install -e \".[tpu]\"; elsewhere use 'cpu' or 'cuda')")
     elif t == "xla":
         devs = tuple(jax.devices())
     elif t == "meta":

@@ -108,11 +108,10 @@ def alpha_dropout_(input, p, train):
     return input.copy_(_F().alpha_dropout(input, p, train)) if train else input
 
 
-def _feature_mask(input, p, alpha):
+def _feature_mask(input, p):
     # one Bernoulli draw per (sample, channel), broadcast over the remaining dims
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    keep = _jt().empty(shape, dtype=input.dtype, device=input.device).bernoulli_(1 - p)
-    return keep
+    return _jt().empty(shape, dtype=input.dtype, device=input.device).bernoulli_(1 - p)
 
 
 def feature_dropout(input, p, train):
@@ -120,7 +119,7 @@ def feature_dropout(input, p, train):
         return input
     if p == 1:
         return input * 0
-    return input * _feature_mask(input, p, False) / (1 - p)
+    return input * _feature_mask(input, p) / (1 - p)
 
 
 def feature_dropout_(input, p, train):
@@ -584,12 +583,27 @@ def set_autocast_dtype(device_type, dtype):
     _amp().set_autocast_dtype(device_type, dtype)
 
 
+def _deprecated(old, new):
+    import warnings
+    warnings.warn(f"torch.{old}() is deprecated. Please use torch.{new} instead.", DeprecationWarning, stacklevel=3)
+
+
 def _dtype_getter(dev):
-    return lambda: _amp().get_autocast_dtype(dev)
+    short = {"cuda": "gpu"}.get(dev, dev)
+
+    def get():
+        _deprecated(f"get_autocast_{short}_dtype", f"get_autocast_dtype('{dev}')")
+        return _amp().get_autocast_dtype(dev)
+    return get
 
 
 def _dtype_setter(dev):
-    return lambda dtype: _amp().set_autocast_dtype(dev, dtype)
+    short = {"cuda": "gpu"}.get(dev, dev)
+
+    def set_(dtype):
+        _deprecated(f"set_autocast_{short}_dtype", f"set_autocast_dtype('{dev}', dtype)")
+        _amp().set_autocast_dtype(dev, dtype)
+    return set_
 
 
 get_autocast_cpu_dtype = _dtype_getter("cpu")
@@ -616,6 +630,7 @@ def set_autocast_enabled(device_type, enabled=None):
 
 
 def is_autocast_cpu_enabled():
+    _deprecated("is_autocast_cpu_enabled", "is_autocast_enabled('cpu')")
     return _amp().is_autocast_enabled("cpu")
 
 

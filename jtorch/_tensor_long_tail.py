@@ -110,6 +110,9 @@ def set_(self, source=None, storage_offset=0, size=None, stride=None):
     if not isinstance(source, Tensor):
         raise NotImplementedError("jtorch: Tensor.set_(storage) is not supported: jtorch tensors have no storage "
                                   "objects (see docs/unsupported.md)")
+    if self._base is not None:
+        raise NotImplementedError("jtorch: set_() on a view is not supported (a jax array cannot re-point a view's "
+                                  "storage); call it on the base tensor")
     val = source._value
     if size is not None:
         val = source.as_strided(size, stride if stride is not None else _contig(size), storage_offset)._value
@@ -225,6 +228,9 @@ def install():
             setattr(T, fn.__name__, fn)
     T.orgqr = lambda self, input2: _jt().linalg.householder_product(self, input2)
     T.untyped_storage = untyped_storage   # replaces the "no storage" stub
+    from ._ops.methods import _meta_inplace
+    from ._ops.registry import OPS
+    T.as_strided_ = _meta_inplace(OPS["as_strided"], "as_strided_")  # the tensor takes the new shape, as torch
     T.is_conj = _false      # conj() and neg() always materialise: no lazy bits
     T.is_neg = _false
     T.is_distributed = _false

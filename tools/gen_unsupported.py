@@ -114,8 +114,20 @@ def main():
              "- `torch.chalf` is an alias of complex64 (there is no complex32 on JAX; `torch.complex32` raises).",
              "- `torch.mps` / `torch.xpu` / `torch.mtia` report no devices; `torch.multiprocessing.spawn` uses "
              "the spawn start method.",
-             "- `torch.embedding_bag` returns (output, offset2bag, bag_size, max_indices); the last three are "
-             "computed in Python for bookkeeping, not as in ATen's kernels.", ""]
+             "- `torch.embedding_bag`'s bookkeeping outputs (offset2bag, bag_size, max_indices) follow torch's CPU "
+             "kernels. SyncBatchNorm's kernels (`torch.batch_norm_stats`, `batch_norm_elemt`, "
+             "`batch_norm_gather_stats*`, `batch_norm_backward_*`) exist on every device (CUDA-only in torch).",
+             "- `torch.fake_quantize_per_tensor_affine` / `per_channel_affine` are implemented (float math with a "
+             "straight-through gradient); quantized tensors themselves are not.",
+             "- `torch.quasirandom.SobolEngine` uses scipy's Sobol generator: unscrambled draws equal torch's, "
+             "scrambled ones use a different random scramble.",
+             "- `torch.Stream` / `torch.Event` are handles: XLA orders device work itself; `synchronize` waits for it.",
+             "- `Tensor.is_inference()` is False: tensors made under `inference_mode` are not marked (jtorch's "
+             "inference_mode is no_grad plus `is_inference_mode_enabled()`).",
+             '- `torch.nn.attention.sdpa_kernel` / `SDPBackend` are accepted and validated; XLA picks the attention kernel, so the choice changes nothing. `nn.utils.convert_conv2d/3d_weight_memory_format` tag the weights (values unchanged).',
+             "- `nn.Embedding` raises torch's `IndexError` for out-of-range ids in eager mode only (checked on the host); under `jtorch.compile` ids are not checked and XLA clamps them.",
+             "- `nn.AdaptiveLogSoftmaxWithLoss.forward` routes rows by target with data-dependent shapes: it runs eagerly, not inside `jtorch.compile`. `nn.CrossMapLRN2d` reproduces torch's legacy forward and its hand-written backward (not the exact derivative).",
+             ""]
     from jtorch._unsupported import REASONS
     for owner, m in (("torch", torch_map), ("torch.Tensor", tensor_map)):
         lines += [f"## `{owner}`", ""]

@@ -555,8 +555,9 @@ def _pad(input, pad, mode="constant", value=None):
             idx = np.where(m >= size, period - m, m)
         elif mode == "replicate":
             idx = np.clip(pos, 0, size - 1)
-        else:
-            idx = np.mod(pos, size)
+        else:   # torch crops a negative side first, then wraps within what is left
+            begin, kept = max(-lo, 0), size - max(-lo, 0) - max(-hi, 0)
+            idx = begin + np.mod(np.arange(-max(lo, 0), kept + max(hi, 0)), max(kept, 1))
         out = jnp.take(out, jnp.asarray(idx), axis=ax)
     return out
 

@@ -183,23 +183,68 @@ def parse_index(t, index):
     return tuple(spec), arrays
 
 
-def _int_view_kernel(spec):
-    """x[i] reads with the integers passed at run time: one compile serves every index value
-    (a static int spec would trace and compile a kernel per value: `ds.x[idx]` in a loop)."""
+def _dynamic_pattern(spec, shape):
+    """Basic-index spec -> (pattern, run-time values): integer indices ("I") and partial slices
+    (("S", length, step), their start) become run-time arguments, so one compiled kernel serves
+    every offset: `x[i]`, `x[i:i + k]`, `x[:, t]` in a Python loop compile once, not once per value.
+    Returns None when nothing in the spec varies (full slices, None, Ellipsis only)."""
+    pattern, vals, dim = [], [], 0
+    for k, s in enumerate(spec):
+        if s is None:
+            pattern.append(None)
+        elif s is Ellipsis:
+            pattern.append(Ellipsis)
+            dim = len(shape) - sum(1 for r in spec[k + 1:] if r is not None and r is not Ellipsis)
+        elif isinstance(s, int) and not isinstance(s, bool):
+            pattern.append("I")
+            vals.append(s)
+            dim += 1
+        else:   # ("s", start, stop, step)
+            n = shape[dim]
+            start, stop, step = slice(s[1], s[2], s[3]).indices(n)
+            length = len(range(start, stop, step))
+            if start == 0 and length == n and step == 1:
+                pattern.append(("s", None, None, None))
+            else:
+                pattern.append(("S", length, step))
+                vals.append(start)
+            dim += 1
+    return (tuple(pattern), vals) if vals else None
+
+
+def _dynamic_index(x, pattern, vals):
+    """x indexed by a dynamic pattern: partial slices by lax.dynamic_slice_in_dim at their start
+    (the span always fits: starts come from slice.indices), integers by a traced index."""
+    idx, it, dim = [], iter(vals), 0
+    for k, s in enumerate(pattern):
+        if s is None:
+            idx.append(None)
+        elif s is Ellipsis:
+            idx.append(Ellipsis)
+            dim = x.ndim - sum(1 for r in pattern[k + 1:] if r is not None and r is not Ellipsis)
+        elif s == "I":
+            idx.append(next(it))
+            dim += 1
+        elif s[0] == "S":
+            length, step = s[1], s[2]
+            x = jax.lax.dynamic_slice_in_dim(x, next(it), (length - 1) * step + 1 if length else 0, axis=dim)
+            idx.append(slice(None, None, step))
+            dim += 1
+        else:
+            idx.append(slice(None))
+            dim += 1
+    return x[tuple(idx)]
+
+
+@op("_index_dyn", static=("pattern",), lists=("vals",), linear=True, public=False, method=False)
+def _index_dyn(input, vals, pattern):
+    return _dynamic_index(input, pattern, vals)
+
+
+def _dyn_read_kernel(pattern):
     from .kernel import get_kernel
-    pattern = tuple("I" if (isinstance(s, int) and not isinstance(s, bool)) else s for s in spec)
-
-    def make():
-        base_idx = _rebuild_index(tuple(0 if s == "I" else s for s in pattern), ())  # one entry per spec item
-        slots = [k for k, s in enumerate(pattern) if s == "I"]
-
-        def f(x, *ints):
-            idx = list(base_idx)
-            for k, i in zip(slots, ints):
-                idx[k] = i
-            return x[tuple(idx)]
-        return f
-    return get_kernel(("_index_int_read", pattern), make, "_index_view")
+    return get_kernel(("_index_dyn_read", pattern), lambda: (lambda x, *v: _dynamic_index(x, pattern, v)),
+                      "_index_view")
 
 
 def getitem(t, index):
@@ -208,13 +253,17 @@ def getitem(t, index):
     from ..autograd.grad_mode import STATE
     spec, arrays = parse_index(t, index)
     if not arrays:
-        ints = [s for s in spec if isinstance(s, int) and not isinstance(s, bool)]
-        if ints and not (t._requires_grad and STATE.enabled) and not t.is_meta:
-            # same view as run() makes (same chain step, so writes and resyncs are unchanged)
-            o = wrap(_int_view_kernel(spec).jfwd(t._value, *ints))
-            _make_view(o, t, (OPS["_index_view"], (spec,), (-1,), None))
-            return o
-        return run(OPS["_index_view"], (spec,), (-1,), [t], [True])
+        dyn = _dynamic_pattern(spec, t._value.shape) if not t.is_meta else None
+        if dyn is None:
+            return run(OPS["_index_view"], (spec,), (-1,), [t], [True])
+        pattern, vals = dyn
+        if t._requires_grad and STATE.enabled:
+            o = run(OPS["_index_dyn"], (pattern,), (-1, len(vals)), [t] + vals, [True] + [False] * len(vals))
+        else:
+            o = wrap(_dyn_read_kernel(pattern).jfwd(t._value, *vals))
+        # the same view as the static spec gives (its chain step re-reads and writes through)
+        _make_view(o, t, (OPS["_index_view"], (spec,), (-1,), None))
+        return o
     return run(OPS["_index_adv"], (spec,), (-1, len(arrays)), [t] + [wrap(a) for a in arrays],
                [True] + [False] * len(arrays))
 

@@ -101,6 +101,13 @@ def _install_operators():
         setattr(T, f"__{dunder}__", _binop(opname))
         setattr(T, f"__r{dunder}__", _binop(opname, reflected=True))
         setattr(T, f"__i{dunder}__", _ibinop(opname))
+    rdiv = _binop("mul")
+
+    def __rtruediv__(self, other):  # torch: `other / t` is t.reciprocal() * other (so autocast sees reciprocal)
+        if other is None or not isinstance(other, (Tensor, int, float, bool, complex)) and not hasattr(other, "dtype"):
+            return NotImplemented
+        return rdiv(call(OPS["reciprocal"], (self,), None), other)
+    T.__rtruediv__ = __rtruediv__
     for dunder, opname in {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}.items():
         setattr(T, f"__{dunder}__", _binop(opname))
     T.__hash__ = object.__hash__

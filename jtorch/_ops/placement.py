@@ -9,6 +9,13 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 def unify_devices(arrays):
     """Re-place, in the list `arrays`, committed operands that are not on the mesh of the first
     multi-device operand. Returns False (nothing changed) when that cannot be the problem."""
+    try:
+        return _unify(arrays)
+    except Exception:  # noqa: BLE001  (a deleted/donated buffer...: not a placement problem we can fix)
+        return False
+
+
+def _unify(arrays):
     mesh = None
     for a in arrays:
         if isinstance(a, jax.Array) and not isinstance(a, jax.core.Tracer) and len(a.sharding.device_set) > 1:

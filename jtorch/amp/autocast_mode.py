@@ -17,7 +17,9 @@ _LOWER_CUDA = {
     "matmul", "mm", "bmm", "baddbmm", "addmm", "addbmm", "addmv", "addr", "mv", "linear", "bilinear_never",
     "chain_matmul", "multi_dot", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "conv_tbc", "prelu", "scaled_dot_product_attention", "lstm_cell", "gru_cell",
-    "rnn_tanh_cell", "rnn_relu_cell", "_lstm_layer", "_gru_layer", "_rnn_layer", "einsum_never",
+    "rnn_tanh_cell", "rnn_relu_cell", "_lstm_layer", "_gru_layer", "_rnn_layer",
+    # in ATen's lower-precision list (autocast_mode.h), shared by CUDA and CPU, though not in the docs table
+    "einsum", "linalg_multi_dot", "linalg_vecdot",
 }
 _FP32_CUDA = {
     "pow", "acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal",
@@ -26,14 +28,15 @@ _FP32_CUDA = {
     "smooth_l1_loss", "huber_loss", "mse_loss", "margin_ranking_loss", "multilabel_margin_loss",
     "soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "binary_cross_entropy_with_logits", "dist",
     "pdist", "cdist", "renorm", "logsumexp", "softmax", "log_softmax", "softmin", "cross_entropy", "cumprod",
-    "cumsum", "prod", "sum", "normalize", "rms_norm", "batch_norm_never",
+    "cumsum", "prod", "sum", "normalize", "_normalize", "rms_norm", "batch_norm_never",
+    "linalg_vector_norm", "linalg_matrix_norm",  # fp32_set_opt_dtype in ATen: float32 output
 }
 _PROMOTE = {"addcdiv", "addcmul", "atan2", "bilinear", "cross", "dot", "grid_sample", "index_put", "scatter_add",
             "tensordot", "cat", "stack", "vdot"}
 _LOWER_CPU = {
     "conv1d", "conv2d", "conv3d", "bmm", "mm", "linalg_vecdot", "baddbmm", "addmm", "addbmm", "linear", "matmul",
     "conv_tbc", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "prelu", "scaled_dot_product_attention",
-    "_lstm_layer", "_gru_layer", "_rnn_layer",
+    "_lstm_layer", "_gru_layer", "_rnn_layer", "einsum", "linalg_multi_dot", "chain_matmul",
 }
 _FP32_CPU = {
     "avg_pool3d", "binary_cross_entropy", "grid_sample", "polar", "prod", "quantile", "nanquantile", "stft", "cdist",

@@ -73,22 +73,59 @@ def _cast_tree(x, dt):
 
 
 _global = [None]
+_global_state = {"handles": (), "depth": 0, "entered": []}
 
 
 def set_global_policy(policy):
+    """Make `policy` apply to every module call that has no policy of its own (None removes it).
+
+    It acts at the outermost module call only: parameters of the called module tree are cast to
+    param_dtype once, the inputs to compute_dtype, every op runs in compute_dtype, and outputs come
+    back in output_dtype. Implemented with global module hooks (torch's register_module_forward_*)."""
+    from ..nn.modules.module import register_module_forward_pre_hook, register_module_forward_hook
+    for h in _global_state["handles"]:
+        h.remove()
+    _global_state["handles"] = ()
     _global[0] = policy
+    if policy is None:
+        return
+
+    def pre(mod, args):
+        st = _global_state
+        st["depth"] += 1
+        if st["depth"] > 1 or getattr(mod, "_jtorch_policy", None) is not None:
+            st["entered"].append(False)
+            return None
+        _cast_params(mod, policy.param_dtype)
+        policy.__enter__()
+        st["entered"].append(True)
+        return policy.cast_to_compute(args)
+
+    def post(mod, args, out):
+        st = _global_state
+        st["depth"] -= 1
+        if st["entered"].pop():
+            policy.__exit__(None, None, None)
+            return policy.cast_to_output(out)
+        return None
+    _global_state["handles"] = (register_module_forward_pre_hook(pre),
+                                register_module_forward_hook(post, always_call=True))
 
 
 def get_global_policy():
     return _global[0]
 
 
+def _cast_params(module, dtype):
+    for p in module.parameters():
+        if p.dtype.is_floating_point and p.dtype is not dtype:
+            p.data = p.data.to(dtype)
+
+
 def apply_policy(module, policy):
     """Cast the module's floating parameters to policy.param_dtype and run its forward with the
     compute dtype, returning outputs in the output dtype. Returns the module."""
-    for p in module.parameters():
-        if p.dtype.is_floating_point and p.dtype is not policy.param_dtype:
-            p.data = p.data.to(policy.param_dtype)
+    _cast_params(module, policy.param_dtype)
     module._jtorch_policy = policy
 
     def pre(mod, args, kwargs):

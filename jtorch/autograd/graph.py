@@ -134,7 +134,7 @@ class OpNode(Node):
         n = self.kernel.name
         if n.endswith("Backward"):
             return n
-        if n == "_index_view":
+        if n in ("_index_view", "_index_dyn"):
             return _index_view_name(self.kernel.key[1][0])
         if n == "sub" and self._is_rsub():
             return "RsubBackward1"
@@ -273,9 +273,9 @@ def _index_view_name(spec):
     for s in reversed(spec):
         if s is None:
             return "UnsqueezeBackward0"
-        if isinstance(s, int):
+        if isinstance(s, int) or s == "I":
             return "SelectBackward0"
-        if isinstance(s, tuple) and s[0] == "s" and s[1:] != (None, None, None):
+        if isinstance(s, tuple) and (s[0] == "S" or (s[0] == "s" and s[1:] != (None, None, None))):
             return "SliceBackward0"
     return "AliasBackward0"
 

@@ -208,4 +208,8 @@ def __getattr__(name):
     if name == "amp":
         import importlib
         return importlib.import_module(".amp", __name__)
+    if name.endswith("Tensor"):   # torch.cuda.FloatTensor ...: legacy constructors / isinstance targets
+        from .._legacy_types import CUDA_TYPES
+        if name in CUDA_TYPES:
+            return CUDA_TYPES[name]
     raise AttributeError(f"module 'jtorch.cuda' has no attribute '{name}'")

@@ -3,6 +3,8 @@
 XLA owns the allocator, so there is no cache to empty and no per-allocation history; every
 function still runs (on a CPU-only host too, where torch itself often crashes) and returns 0 or
 empty statistics, so monitoring code written for CUDA keeps working unchanged."""
+import warnings
+
 from .._device import accelerator_devices, device as _device
 
 __all__ = ["memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_cached",
@@ -87,11 +89,15 @@ def max_memory_reserved(device=None):
     return max(int(s.get("peak_bytes_reserved", 0)), max_memory_allocated(device))
 
 
-def memory_cached(device=None):  # torch's deprecated name
+def memory_cached(device=None):
+    warnings.warn("`torch.cuda.memory_cached` has been renamed to `torch.cuda.memory_reserved`", FutureWarning,
+                  stacklevel=2)
     return memory_reserved(device)
 
 
 def max_memory_cached(device=None):
+    warnings.warn("`torch.cuda.max_memory_cached` has been renamed to `torch.cuda.max_memory_reserved`",
+                  FutureWarning, stacklevel=2)
     return max_memory_reserved(device)
 
 

@@ -118,12 +118,26 @@ save = _script_only("save")
 load = _script_only("load")
 
 
+_CLASSES = {}
+
+
+def _never_instantiated(name):
+    if name not in _CLASSES:
+        if name == "ScriptFunction":
+            _CLASSES[name] = type(name, (), {"__module__": "jtorch.jit"})
+        else:
+            from ..nn import Module
+            _CLASSES[name] = type(name, (Module,), {"__module__": "jtorch.jit"})
+    return _CLASSES[name]
+
+
 def __getattr__(name):
     if name in ("ScriptModule", "ScriptFunction", "RecursiveScriptModule", "CompilationUnit", "TracerWarning",
                 "TopLevelTracedModule"):
-        if name == "ScriptModule":
-            from ..nn import Module
-            return Module
+        if name in ("ScriptModule", "RecursiveScriptModule", "ScriptFunction"):
+            # real classes that nothing is an instance of: jit.script returns the object unchanged, so
+            # `isinstance(m, torch.jit.ScriptModule)` is False, as for an unscripted torch module
+            return _never_instantiated(name)
         if name == "TracerWarning":
             return Warning
         from .._unsupported import Unsupported

@@ -574,6 +574,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if ignore_index != -100 and target.dtype.is_floating_point:
+        raise RuntimeError("ignore_index is not supported for floating point target")
     return _O["cross_entropy"](input, target, weight, ignore_index, reduction, label_smoothing)
 
 
@@ -759,6 +761,8 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
                          ignore_index=None, label_smoothing=0.0, options=None):
     """cross_entropy(linear(input, linear_weight, linear_bias), target); torch may chunk the
     computation to save memory, which changes nothing in the result (XLA fuses it here)."""
+    if ignore_index is not None and target.dtype.is_floating_point:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
     if linear_weight.dim() == 2:
         logits = linear(input, linear_weight, linear_bias)
     else:   # K-dimensional loss: weight (C, d_1, ..., d_K, D) gives logits (N, C, d_1, ..., d_K)

@@ -20,23 +20,66 @@ import numpy as np
 F64 = jnp.float64
 
 
+def _opmath(like):
+    """The dtype torch's CPU kernels compute in for a tensor of like's dtype (float32 for the half types)."""
+    return jnp.float32 if like.dtype in (jnp.bfloat16, jnp.float16) else like.dtype
+
+
 def _c(x, like):
-    """A float64 scalar, cast to the dtype of the tensor it meets."""
-    return jnp.asarray(x).astype(like.dtype)
+    """A float64 scalar as a kernel sees a Python scalar: in the math dtype of the tensor it meets (so lr=0.1
+    stays 0.1 in float32 for a bfloat16 parameter instead of rounding to bfloat16's 0.10009765625)."""
+    return jnp.asarray(x).astype(_opmath(like))
+
+
+_HALF_BITS = {jnp.dtype(jnp.bfloat16): (8, 7), jnp.dtype(jnp.float16): (5, 10)}
+
+
+def _r(x, like):
+    """Round one op's result to the tensor's dtype: each torch op on half types computes in float32 and rounds
+    once, so every op boundary of torch's formula rounds here too (a no-op for float32/float64). The explicit
+    reduce_precision keeps the rounding: XLA may otherwise elide a float32->bfloat16->float32 round trip
+    (its default `xla_allow_excess_precision`)."""
+    bits = _HALF_BITS.get(jnp.dtype(like.dtype))
+    if bits is not None and x.dtype != like.dtype:
+        x = jax.lax.reduce_precision(x, *bits)
+    return x.astype(like.dtype)
+
+
+def _c_rounded(x, like):
+    """A scalar that torch's kernel first converts to the tensor's own dtype: add's alpha and an added scalar
+    (measured on torch's CPU bfloat16 kernels; mul, div, addcmul, addcdiv and lerp keep it in float32)."""
+    return jnp.asarray(x).astype(like.dtype).astype(_opmath(like))
+
+
+# one torch op each (names after torch's; x a tensor, s a Python scalar, y a tensor)
+def _add(x, y, alpha):
+    return _r(x + _c_rounded(alpha, x) * y, x)
+
+
+def _adds(x, s):
+    return _r(x + _c_rounded(s, x), x)
+
+
+def _mul(x, s):
+    return _r(x * _c(s, x), x)
+
+
+def _div(x, s):
+    return _r(x / _c(s, x), x)
 
 
 def _lerp(a, b, w):
     """torch.lerp(a, b, w) for a scalar weight, with torch's two-branch formula."""
     wc = _c(w, a)
-    return jnp.where(jnp.abs(w) < 0.5, a + wc * (b - a), b - (b - a) * _c(1 - w, a))
+    return _r(jnp.where(jnp.abs(w) < 0.5, a + wc * (b - a), b - (b - a) * _c(1 - w, a)), a)
 
 
 def _addcmul(x, v, t1, t2):
-    return x + _c(v, x) * t1 * t2
+    return _r(x + _c(v, x) * t1 * t2, x)
 
 
 def _addcdiv(x, v, t1, t2):
-    return x + _c(v, x) * t1 / t2
+    return _r(x + _c(v, x) * t1 / t2, x)
 
 
 def _inc(step):
@@ -48,16 +91,16 @@ def sgd(p, g, st, h, *, maximize, wd, momentum, nesterov):
     if maximize:
         g = -g
     if wd:
-        g = g + _c(h["weight_decay"], p) * p
+        g = _add(g, p, h["weight_decay"])
     if momentum:
         buf = st["momentum_buffer"]
         if buf is None:
             buf = g
         else:
-            buf = buf * _c(h["momentum"], buf) + _c(1 - h["dampening"], g) * g
+            buf = _add(_mul(buf, h["momentum"]), g, 1 - h["dampening"])
         st = {"momentum_buffer": buf}
-        g = g + _c(h["momentum"], g) * buf if nesterov else buf
-    return p + _c(-h["lr"], p) * g, st
+        g = _add(g, buf, h["momentum"]) if nesterov else buf
+    return _add(p, g, -h["lr"]), st
 
 
 def adam(p, g, st, h, *, maximize, wd, amsgrad, decoupled):
@@ -67,11 +110,11 @@ def adam(p, g, st, h, *, maximize, wd, amsgrad, decoupled):
     lr, b1, b2 = h["lr"], h["beta1"], h["beta2"]
     if wd:
         if decoupled:
-            p = p * _c(1 - lr * h["weight_decay"], p)
+            p = _mul(p, 1 - lr * h["weight_decay"])
         else:
-            g = g + _c(h["weight_decay"], p) * p
+            g = _add(g, p, h["weight_decay"])
     m = _lerp(st["exp_avg"], g, 1 - b1)
-    v = _addcmul(st["exp_avg_sq"] * _c(b2, g), 1 - b2, g, g)
+    v = _addcmul(_mul(st["exp_avg_sq"], b2), 1 - b2, g, g)
     s = step.astype(F64)
     bc1 = 1 - b1 ** s
     bc2 = 1 - b2 ** s
@@ -82,7 +125,7 @@ def adam(p, g, st, h, *, maximize, wd, amsgrad, decoupled):
         vmax = jnp.maximum(st["max_exp_avg_sq"], v)
         new["max_exp_avg_sq"] = vmax
         v = vmax
-    denom = jnp.sqrt(v) / _c(bc2_sqrt, v) + _c(h["eps"], v)
+    denom = _adds(_div(jnp.sqrt(v), bc2_sqrt), h["eps"])
     return _addcdiv(p, -step_size, m, denom), new
 
 
@@ -91,10 +134,10 @@ def adagrad(p, g, st, h, *, maximize, wd):
     if maximize:
         g = -g
     if wd:
-        g = g + _c(h["weight_decay"], p) * p
+        g = _add(g, p, h["weight_decay"])
     clr = h["lr"] / (1 + (step.astype(F64) - 1) * h["lr_decay"])
     s = _addcmul(st["sum"], 1.0, g, g)
-    std = jnp.sqrt(s) + _c(h["eps"], s)
+    std = _adds(jnp.sqrt(s), h["eps"])
     return _addcdiv(p, -clr, g, std), {"step": step, "sum": s}
 
 
@@ -103,14 +146,14 @@ def adadelta(p, g, st, h, *, maximize, wd):
     if maximize:
         g = -g
     if wd:
-        g = g + _c(h["weight_decay"], p) * p
+        g = _add(g, p, h["weight_decay"])
     rho, eps = h["rho"], h["eps"]
-    sq = _addcmul(st["square_avg"] * _c(rho, g), 1 - rho, g, g)
-    std = jnp.sqrt(sq + _c(eps, sq))
-    delta = jnp.sqrt(st["acc_delta"] + _c(eps, sq))
-    delta = delta / std * g
-    acc = _addcmul(st["acc_delta"] * _c(rho, g), 1 - rho, delta, delta)
-    return p + _c(-h["lr"], p) * delta, {"step": step, "square_avg": sq, "acc_delta": acc}
+    sq = _addcmul(_mul(st["square_avg"], rho), 1 - rho, g, g)
+    std = jnp.sqrt(_adds(sq, eps))
+    delta = jnp.sqrt(_adds(st["acc_delta"], eps))
+    delta = _r(_r(delta / std, delta) * g, delta)
+    acc = _addcmul(_mul(st["acc_delta"], rho), 1 - rho, delta, delta)
+    return _add(p, delta, -h["lr"]), {"step": step, "square_avg": sq, "acc_delta": acc}
 
 
 def adamax(p, g, st, h, *, maximize, wd):
@@ -118,10 +161,10 @@ def adamax(p, g, st, h, *, maximize, wd):
         g = -g
     step = _inc(st["step"])
     if wd:
-        g = g + _c(h["weight_decay"], p) * p
+        g = _add(g, p, h["weight_decay"])
     b1 = h["beta1"]
     m = _lerp(st["exp_avg"], g, 1 - b1)
-    e = jnp.maximum(st["exp_inf"] * _c(h["beta2"], g), jnp.abs(g) + _c(h["eps"], g))
+    e = jnp.maximum(_mul(st["exp_inf"], h["beta2"]), _adds(jnp.abs(g), h["eps"]))
     clr = h["lr"] / (1 - b1 ** step.astype(F64))
     return _addcdiv(p, -clr, m, e), {"step": step, "exp_avg": m, "exp_inf": e}
 
@@ -131,11 +174,11 @@ def asgd(p, g, st, h, *, maximize, wd):
         g = -g
     step = _inc(st["step"])
     if wd:
-        g = g + _c(h["weight_decay"], p) * p
+        g = _add(g, p, h["weight_decay"])
     lr, lambd = h["lr"], h["lambd"]
     eta = st["eta"].astype(F64)
-    p = p * _c(1 - lambd * eta, p)
-    p = p + _c(-eta, p) * g
+    p = _mul(p, 1 - lambd * eta)
+    p = _add(p, g, -eta)
     mu, ax = st["mu"], st["ax"]
     ax = jnp.where(mu != 1, ax + (p - ax) * mu.astype(ax.dtype), p)
     s = step.astype(F64)
@@ -153,16 +196,16 @@ def nadam(p, g, st, h, *, maximize, wd, decoupled):
     bc2 = 1 - b2 ** s
     if wd:
         if decoupled:
-            p = p * _c(1 - lr * h["weight_decay"], p)
+            p = _mul(p, 1 - lr * h["weight_decay"])
         else:
-            g = g + _c(h["weight_decay"], p) * p
+            g = _add(g, p, h["weight_decay"])
     md = h["momentum_decay"]
     mu = b1 * (1.0 - 0.5 * (0.96 ** (s * md)))
     mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((s + 1) * md)))
-    mu_product = st["mu_product"] * _c(mu, st["mu_product"])
+    mu_product = _mul(st["mu_product"], mu)
     m = _lerp(st["exp_avg"], g, 1 - b1)
-    v = _addcmul(st["exp_avg_sq"] * _c(b2, g), 1 - b2, g, g)
-    denom = jnp.sqrt(v / _c(bc2, v)) + _c(h["eps"], v)
+    v = _addcmul(_mul(st["exp_avg_sq"], b2), 1 - b2, g, g)
+    denom = _adds(jnp.sqrt(_div(v, bc2)), h["eps"])
     mp = mu_product.astype(F64)
     mpn = mp * mu_next
     p = _addcdiv(p, -lr * (1.0 - mu) / (1.0 - mp), g, denom)
@@ -178,21 +221,21 @@ def radam(p, g, st, h, *, maximize, wd, decoupled):
     lr, b1, b2 = h["lr"], h["beta1"], h["beta2"]
     if wd:
         if decoupled:
-            p = p * _c(1 - lr * h["weight_decay"], p)
+            p = _mul(p, 1 - lr * h["weight_decay"])
         else:
-            g = g + _c(h["weight_decay"], p) * p
+            g = _add(g, p, h["weight_decay"])
     m = _lerp(st["exp_avg"], g, 1 - b1)
-    v = _addcmul(st["exp_avg_sq"] * _c(b2, g), 1 - b2, g, g)
+    v = _addcmul(_mul(st["exp_avg_sq"], b2), 1 - b2, g, g)
     bc1 = 1 - b1 ** s
     bc2 = 1 - b2 ** s
-    bcm = m / _c(bc1, m)
+    bcm = _div(m, bc1)
     rho_inf = 2 / (1 - b2) - 1
     rho_t = rho_inf - 2 * s * (b2 ** s) / bc2
     rect = jnp.sqrt(jnp.maximum((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t), 0.0))
-    adaptive = _c(bc2 ** 0.5, v) / (jnp.sqrt(v) + _c(h["eps"], v))
-    base = bcm * _c(lr, m)
-    upd = jnp.where(rho_t > 5.0, base * adaptive * _c(rect, m), base)
-    return p - upd, {"step": step, "exp_avg": m, "exp_avg_sq": v}
+    adaptive = _r(_c(bc2 ** 0.5, v) / _adds(jnp.sqrt(v), h["eps"]), v)
+    base = _mul(bcm, lr)
+    upd = jnp.where(rho_t > 5.0, _mul(_r(base * adaptive, base), rect), base)
+    return _r(p - upd, p), {"step": step, "exp_avg": m, "exp_avg_sq": v}
 
 
 def rmsprop(p, g, st, h, *, maximize, wd, centered, momentum):
@@ -200,9 +243,9 @@ def rmsprop(p, g, st, h, *, maximize, wd, centered, momentum):
     if maximize:
         g = -g
     if wd:
-        g = g + _c(h["weight_decay"], p) * p
+        g = _add(g, p, h["weight_decay"])
     alpha = h["alpha"]
-    sq = _addcmul(st["square_avg"] * _c(alpha, g), 1 - alpha, g, g)
+    sq = _addcmul(_mul(st["square_avg"], alpha), 1 - alpha, g, g)
     new = {"step": step, "square_avg": sq}
     if centered:
         ga = _lerp(st["grad_avg"], g, 1 - alpha)
@@ -210,11 +253,11 @@ def rmsprop(p, g, st, h, *, maximize, wd, centered, momentum):
         avg = jnp.sqrt(_addcmul(sq, -1.0, ga, ga))
     else:
         avg = jnp.sqrt(sq)
-    avg = avg + _c(h["eps"], avg)
+    avg = _adds(avg, h["eps"])
     if momentum:
-        buf = _addcdiv(st["momentum_buffer"] * _c(h["momentum"], g), 1.0, g, avg)
+        buf = _addcdiv(_mul(st["momentum_buffer"], h["momentum"]), 1.0, g, avg)
         new["momentum_buffer"] = buf
-        return p + _c(-h["lr"], p) * buf, new
+        return _add(p, buf, -h["lr"]), new
     return _addcdiv(p, -h["lr"], g, avg), new
 
 
@@ -223,13 +266,16 @@ def rprop(p, g, st, h, *, maximize):
         g = -g
     step = _inc(st["step"])
     sign = jnp.sign(g * st["prev"])
-    etaminus = _c(h["etaminus"], g)
-    sign = jnp.where(sign > 0, _c(h["etaplus"], g), sign)
+
+    def stored(x):  # torch writes etaplus/etaminus INTO the sign tensor: they take its dtype
+        return jnp.asarray(x).astype(g.dtype)
+    etaminus = stored(h["etaminus"])
+    sign = jnp.where(sign > 0, stored(h["etaplus"]), sign)
     sign = jnp.where(sign < 0, etaminus, sign)
     sign = jnp.where(sign == 0, jnp.ones((), g.dtype), sign)
-    ss = jnp.clip(st["step_size"] * sign, _c(h["step_size_min"], g), _c(h["step_size_max"], g))
+    ss = _r(jnp.clip(_r(st["step_size"] * sign, g), _c(h["step_size_min"], g), _c(h["step_size_max"], g)), g)
     g = jnp.where(sign == etaminus, jnp.zeros((), g.dtype), g)
-    p = p + -jnp.sign(g) * ss
+    p = _r(p + -jnp.sign(g) * ss, p)
     return p, {"step": step, "prev": g, "step_size": ss}
 
 
@@ -279,4 +325,14 @@ def group_step(rule, flags, params, grads, states, hyper):
         else:
             tens[k] = v
     fn = _group_fn(rule, tuple(sorted(flags.items())), tuple(keys))
-    return fn(params, grads, states, np.asarray(vals, dtype=np.float64), tens)
+    try:
+        return fn(params, grads, states, np.asarray(vals, dtype=np.float64), tens)
+    except ValueError:
+        # parameters on one device, gradients sharded over a mesh (shard_batch / FSDP inputs): the
+        # single-device arrays are replicated onto the mesh; the new parameters then stay there
+        from .._ops.placement import unify_devices
+        flat, tree = jax.tree_util.tree_flatten((params, grads, states, tens))
+        if not unify_devices(flat):
+            raise
+        params, grads, states, tens = jax.tree_util.tree_unflatten(tree, flat)
+        return fn(params, grads, states, np.asarray(vals, dtype=np.float64), tens)

@@ -6,7 +6,6 @@ ordinary jtorch ops that XLA partitions (their results are plain Tensors, sharde
 In one process there is no "this rank": `to_local()` returns the shard held by the mesh's first
 device. `Partial` placements (pending reductions) are not supported: a jax.Array is always reduced.
 """
-import numpy as np
 
 from ..._tensor import Tensor, wrap
 from ..device_mesh import DeviceMesh, init_device_mesh

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from ..._tensor import Tensor, wrap
-from ...autograd.grad_mode import STATE, no_grad
+from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 from .module import Module
 
@@ -135,6 +135,10 @@ class FlaxModule(Module):
             c = _CACHES[id(self)] = ({}, {})
             weakref.finalize(self, _CACHES.pop, id(self), None)
         return c
+
+    def extra_repr(self):
+        n = sum(p.numel() for p in self.parameters())
+        return f"flax.{self._kind} {type(self._flax_module).__name__}, {n} parameters"
 
     @property
     def flax_module(self):
