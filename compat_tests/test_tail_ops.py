@@ -110,3 +110,20 @@ def test_scatter_views_and_gradient():
         assert_same(jtorch.gradient(to_j(y), **kw), torch.gradient(y, **kw))
     assert_same(jtorch.trapezoid(to_j(y)), torch.trapezoid(y))
     assert_same(jtorch.cumulative_trapezoid(to_j(y), dx=0.5), torch.cumulative_trapezoid(y, dx=0.5))
+
+
+@pytest.mark.parametrize("dt", [torch.float32, torch.float64, torch.complex128])
+def test_linalg_eig_eigvals_gradients(dt):
+    """torch differentiates eig's eigenvalues and eigenvectors (for phase-invariant losses)."""
+    A0 = torch.tensor([[2., 1., 0.3], [0.5, 3., -1.], [0.2, 0.1, 1.]], dtype=torch.float64).to(dt)
+    A, J = A0.clone().requires_grad_(True), to_j(A0).requires_grad_(True)
+    w, v = torch.linalg.eig(A)
+    jw, jv = jtorch.linalg.eig(J)
+    assert_same(jw, w.detach(), atol=1e-5, rtol=1e-5)
+    (v.abs().sum() + w.abs().sum()).backward()
+    (jv.abs().sum() + jw.abs().sum()).backward()
+    assert_same(J.grad, A.grad, atol=1e-4, rtol=1e-4)
+    A.grad, J.grad = None, None
+    torch.linalg.eigvals(A).real.pow(2).sum().backward()
+    jtorch.linalg.eigvals(J).real.pow(2).sum().backward()
+    assert_same(J.grad, A.grad, atol=1e-4, rtol=1e-4)

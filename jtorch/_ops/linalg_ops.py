@@ -152,15 +152,17 @@ def linalg_svdvals(A, *, driver=None):
     return jnp.linalg.svd(A, compute_uv=False)
 
 
-@_L("eig", returns=("eigenvalues", "eigenvectors"), differentiable=False)
+@_L("eig", returns=("eigenvalues", "eigenvectors"))
 def linalg_eig(A):
     _square(A, "eig")
-    w, v = jnp.linalg.eig(A)
+    # enable_eigvec_derivs: torch differentiates eigenvectors (a loss must not depend on their
+    # phase; torch checks that, jtorch does not)
+    w, v = jax.lax.linalg.eig(A, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
     cd = jnp.complex128 if A.dtype in (jnp.float64, jnp.complex128) else jnp.complex64
     return w.astype(cd), v.astype(cd)
 
 
-@_L("eigvals", differentiable=False)
+@_L("eigvals")
 def linalg_eigvals(A):
     cd = jnp.complex128 if A.dtype in (jnp.float64, jnp.complex128) else jnp.complex64
     return jnp.linalg.eigvals(A).astype(cd)
