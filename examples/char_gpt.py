@@ -59,6 +59,14 @@ class GPT(nn.Module):
         self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab, bias=False)
         self.head.weight = self.tok.weight  # weight tying
         self.block = block
+        self.apply(self._init_weights)   # GPT-2's init: N(0, 0.02), so the first loss is ~ln(vocab)
+
+    @staticmethod
+    def _init_weights(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
 
     def forward(self, idx):
         T = idx.shape[1]
