@@ -127,3 +127,25 @@ def test_linalg_eig_eigvals_gradients(dt):
     torch.linalg.eigvals(A).real.pow(2).sum().backward()
     jtorch.linalg.eigvals(J).real.pow(2).sum().backward()
     assert_same(J.grad, A.grad, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dt", [torch.float64, torch.complex128])
+def test_householder_product_and_ormqr_gradients(dt):
+    """XLA's householder_product has no derivative rule; jtorch supplies one (torch differentiates it)."""
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(5, 3, generator=g, dtype=torch.float64).to(dt)
+    tau = torch.rand(3, generator=g, dtype=torch.float64).to(dt)
+    tA, tt = A.clone().requires_grad_(True), tau.clone().requires_grad_(True)
+    jA, jt = to_j(A).requires_grad_(True), to_j(tau).requires_grad_(True)
+    Q, jQ = torch.linalg.householder_product(tA, tt), jtorch.linalg.householder_product(jA, jt)
+    assert_same(jQ, Q.detach(), atol=1e-6, rtol=1e-6)
+    W = torch.randn(Q.shape, generator=g, dtype=torch.float64).to(dt)
+    (Q * W).real.sum().backward()
+    (jQ * to_j(W)).real.sum().backward()
+    assert_same(jA.grad, tA.grad, atol=1e-6, rtol=1e-6)
+    assert_same(jt.grad, tt.grad, atol=1e-6, rtol=1e-6)
+    C = torch.randn(5, 2, generator=g, dtype=torch.float64).to(dt)
+    tA.grad, jA.grad = None, None
+    torch.ormqr(tA, tt, C).real.sum().backward()
+    jtorch.ormqr(jA, jt, to_j(C)).real.sum().backward()
+    assert_same(jA.grad, tA.grad, atol=1e-6, rtol=1e-6)

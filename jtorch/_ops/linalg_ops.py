@@ -315,9 +315,34 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     return linalg_solve.impl(A, B, left=left)
 
 
+def _householder_product_jnp(A, tau):
+    """H_1 ... H_k applied to the first n columns of I (H_i = I - tau_i v_i v_i^H, v_i the i-th
+    column of A below the diagonal with 1 on it), written with differentiable jnp ops."""
+    m, n = A.shape[-2], A.shape[-1]
+    eye = jnp.eye(m, n, dtype=A.dtype)
+    V = jnp.tril(A, -1) + jnp.eye(m, n, dtype=A.dtype)
+    M = jnp.broadcast_to(eye, A.shape)
+    for i in reversed(range(tau.shape[-1])):
+        v = V[..., :, i:i + 1]
+        M = M - tau[..., i, None, None] * (v @ (jnp.conj(jnp.swapaxes(v, -1, -2)) @ M))
+    return M
+
+
+@jax.custom_jvp
+def householder_product(A, tau):
+    """XLA's householder_product (LAPACK orgqr) forward; derivatives from the jnp formulation,
+    since XLA has no differentiation rule for it."""
+    return jax.lax.linalg.householder_product(A, tau)
+
+
+@householder_product.defjvp
+def _householder_product_jvp(primals, tangents):
+    return householder_product(*primals), jax.jvp(_householder_product_jnp, primals, tangents)[1]
+
+
 @_L("householder_product")
 def linalg_householder_product(A, tau):
-    return jax.lax.linalg.householder_product(A, tau)
+    return householder_product(A, tau)
 
 
 @_L("tensorinv", static=("ind",))

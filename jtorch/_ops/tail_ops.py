@@ -1087,7 +1087,8 @@ def ormqr(input, tau, other, left=True, transpose=False):
     # the full m x m Q: pad the reflectors with zero columns (tau = 0 gives identity reflectors)
     a = jnp.zeros(input.shape[:-1] + (m,), input.dtype).at[..., :, :min(k, m)].set(input[..., :, :min(k, m)])
     t = jnp.zeros(tau.shape[:-1] + (m,), tau.dtype).at[..., :min(k, m)].set(tau[..., :min(k, m)])
-    Q = jax.lax.linalg.householder_product(a, t)
+    from .linalg_ops import householder_product
+    Q = householder_product(a, t)
     if transpose:
         Q = jnp.conj(jnp.swapaxes(Q, -1, -2))
     return Q @ other if left else other @ Q
