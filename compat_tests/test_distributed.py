@@ -1,5 +1,6 @@
 """jtorch.distributed on 2 local processes (JAX's runtime, gloo on CPU): collectives match their
-definitions, DDP trains to the same weights as single-process full-batch training, a dying rank
+definitions, DDP, FSDP and fully_shard (parameters sharded across the processes) train to the same
+weights as single-process full-batch training, a dying rank
 makes the launcher fail instead of hanging."""
 import os
 import subprocess
@@ -48,19 +49,42 @@ WORKER = textwrap.dedent(r"""
         ((ddp(xs) - ys) ** 2).mean().backward()
         opt.step()
     out["weight"] = model.weight.tolist()
-    # FSDP with one device per process falls back to DDP-style replication: the same weights
-    from jtorch.distributed.fsdp import FullyShardedDataParallel as FSDP
-    fm = nn.Linear(4, 2)
-    with torch.no_grad():
-        fm.weight.copy_(torch.arange(8, dtype=torch.float32).reshape(2, 4) / 10)
-        fm.bias.zero_()
-    fsdp = FSDP(fm)
-    opt = torch.optim.SGD(fsdp.parameters(), lr=0.1)
-    for _ in range(5):
-        opt.zero_grad()
-        ((fsdp(xs) - ys) ** 2).mean().backward()
-        opt.step()
-    out["fsdp_weight"] = fsdp.state_dict()["weight"].tolist()
+    # FSDP / fully_shard across the 2 processes: parameters are global arrays sharded over both ranks'
+    # devices; each rank trains on its half of the batch (an MLP with AdamW)
+    from jtorch.distributed.fsdp import FullyShardedDataParallel as FSDP, fully_shard
+    from jtorch.distributed._sharding import gather
+
+    def mlp():
+        m = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+        with torch.no_grad():
+            for i, p in enumerate(m.parameters()):
+                p.copy_(torch.from_numpy(np.cos(np.arange(p.numel(), dtype=np.float32) + i).reshape(p.shape)) / 2)
+        return m
+
+    def local_bytes(tensors):
+        return sum(s.data.nbytes for t in tensors for s in t._value.addressable_shards)
+
+    for name in ("fsdp", "fully_shard"):
+        if name == "fsdp":
+            fm = FSDP(mlp())
+        else:
+            fm = mlp()
+            fully_shard(fm[0]); fully_shard(fm[2]); fully_shard(fm)
+        opt = torch.optim.AdamW(fm.parameters(), lr=1e-2)
+        params = list(fm.parameters())
+        for step in range(4):
+            opt.zero_grad()
+            loss = ((fm(xs) - ys) ** 2).mean()
+            loss.backward()
+            if step == 0:   # the reduce-scattered gradients, gathered: the full-batch gradient (AdamW alone
+                # would hide a wrong scale)
+                grads0 = [np.asarray(gather(p.grad._value)).tolist() for p in params]
+            opt.step()
+        out[name] = {"sd": {k: v.tolist() for k, v in fm.state_dict().items()}, "loss_shape": list(loss.shape),
+                     "grads0": grads0,
+                     "out_shape": list(fm(xs).shape), "full_bytes": sum(p.numel() * p.element_size() for p in params),
+                     "param_bytes": local_bytes(params), "grad_bytes": local_bytes([p.grad for p in params]),
+                     "opt_bytes": local_bytes([v for st in opt.state.values() for k, v in st.items() if k != "step"])}
     # one file per rank: the ranks share the launcher's stdout, so printed lines can interleave
     with open(os.path.join(os.environ["RESULT_DIR"], f"rank{rank}.json"), "w") as f:
         json.dump(out, f)
@@ -113,7 +137,31 @@ def test_collectives_and_ddp(tmp_path):
         opt.step()
     for d in res:
         np.testing.assert_allclose(d["weight"], m.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(d["fsdp_weight"], m.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+    # FSDP reference: the same MLP trained by real torch on the full batch in one process
+    m = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    with torch.no_grad():
+        for i, p in enumerate(m.parameters()):
+            p.copy_(torch.from_numpy(np.cos(np.arange(p.numel(), dtype=np.float32) + i).reshape(p.shape)) / 2)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-2)
+    for step in range(4):
+        opt.zero_grad()
+        ((m(X) - Y) ** 2).mean().backward()
+        if step == 0:
+            grads0 = [p.grad.clone() for p in m.parameters()]
+        opt.step()
+    for d in res:
+        for name in ("fsdp", "fully_shard"):
+            f = d[name]
+            for got, want in zip(f["grads0"], grads0, strict=True):
+                np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"{name} grad")
+            assert sorted(f["sd"]) == sorted(m.state_dict())
+            for k, v in m.state_dict().items():   # state_dict() gathers the full tensors on every rank
+                np.testing.assert_allclose(f["sd"][k], v.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"{name} {k}")
+            assert f["out_shape"] == [4, 2] and f["loss_shape"] == []   # per-rank batch, as torch
+            # each rank holds half of every parameter, gradient and AdamW moment (all dims 0 are even)
+            assert f["param_bytes"] * 2 == f["full_bytes"], f
+            assert f["grad_bytes"] * 2 == f["full_bytes"], f
+            assert f["opt_bytes"] == f["full_bytes"], f   # exp_avg + exp_avg_sq, half each
 
 
 def test_dead_rank_fails_fast(tmp_path):

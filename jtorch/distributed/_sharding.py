@@ -83,6 +83,10 @@ def gather(arr, device=None):
     """The full value on one device (the first device of the array's own set, or `device`)."""
     if _is_tracer(arr):
         return arr
+    if not arr.is_fully_addressable:   # spans other processes: all-gather, keep this rank's copy
+        from .fsdp._multiprocess import full_local
+        arr = full_local(arr)
+        return arr if device is None else jax.device_put(arr, device)
     if device is None:
         if len(arr.devices()) <= 1:
             return arr

@@ -17,8 +17,9 @@ module's keys. auto_wrap_policy, mixed_precision, cpu_offload and prefetch optio
 nested wrapping would only rename parameters (every parameter is already sharded) and the others
 are scheduling/precision knobs that are not applied.
 
-Several processes (torchrun, one device each): FSDP falls back to DDP-style replication (gradients
-averaged across ranks with one collective); the weights are the same, memory is not sharded.
+Several processes (torchrun): parameters become global arrays over all processes' devices, sharded
+along dim 0, each rank holding its shard; forward unshards them into full local copies and their
+backward reduce-scatters the gradients (see _multiprocess). NO_SHARD there is DDP.
 """
 import contextlib
 import warnings
@@ -26,6 +27,7 @@ import warnings
 from ...nn.modules.module import Module
 from .. import _sharding as S
 from . import _placement
+from . import _multiprocess as _multiprocess_mod
 from .api import (ShardingStrategy, StateDictType, FullStateDictConfig, LocalStateDictConfig,
                   ShardedStateDictConfig, StateDictSettings, OptimStateDictConfig, FullOptimStateDictConfig,
                   LocalOptimStateDictConfig, ShardedOptimStateDictConfig, BackwardPrefetch)
@@ -80,10 +82,23 @@ class FullyShardedDataParallel(Module):
         for s in (ignored_states or ()):
             ignored.update(id(p) for p in (s.parameters() if isinstance(s, Module) else [s]))
         params = [p for p in module.parameters() if id(p) not in ignored]
+        d["_mp"] = False
         if _multiprocess():
-            # one device per process: replicate and average gradients (DDP), see the module docstring
-            from ...nn.parallel.distributed import DistributedDataParallel
-            d["_ddp"] = DistributedDataParallel(module, init_sync=True)
+            if strategy == ShardingStrategy.NO_SHARD:
+                # nothing to shard: replicate and average gradients (DDP)
+                from ...nn.parallel.distributed import DistributedDataParallel
+                d["_ddp"] = DistributedDataParallel(module, init_sync=True)
+                return
+            # global arrays over every process's devices, see _multiprocess
+            if sync_module_states:
+                from .. import distributed_c10d as c10d
+                from ...autograd.grad_mode import no_grad
+                with no_grad():
+                    for p in params:
+                        c10d.broadcast(p, src=0)
+            d["_mp"] = True
+            d["_mesh"] = _multiprocess_mod.global_mesh()
+            _multiprocess_mod.shard_params(module, d["_mesh"], params)
             return
         first = params[0]._value if params else None
         mesh = S.jax_mesh_of(device_mesh, first)
@@ -107,6 +122,8 @@ class FullyShardedDataParallel(Module):
         d = self.__dict__
         if d["_ddp"] is not None:
             return d["_ddp"](*args, **kwargs)
+        if d.get("_mp"):
+            return _multiprocess_mod.run_unsharded(self._modules[FSDP_WRAPPED_MODULE], *args, **kwargs)
         if d["_mesh"] is not None:
             args = _placement.shard_inputs(args, d["_mesh"], d["_batch_axes"])
             kwargs = _placement.shard_inputs(kwargs, d["_mesh"], d["_batch_axes"])
