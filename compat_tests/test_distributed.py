@@ -32,6 +32,16 @@ WORKER = textwrap.dedent(r"""
     o = torch.zeros(2); dist.reduce_scatter_tensor(o, t); out["rs"] = o.tolist()
     o = torch.zeros(4); dist.all_to_all_single(o, t); out["a2a"] = o.tolist()
     objs = [None] * world; dist.all_gather_object(objs, {"r": rank}); out["objs"] = objs
+    x = t.clone(); dist.all_reduce(x, op=dist.ReduceOp.MIN); out["min"] = x.tolist()
+    x = t.clone() + 1; dist.all_reduce(x, op=dist.ReduceOp.PRODUCT); out["prod"] = x.tolist()
+    x = t.clone(); w = dist.all_reduce(x, async_op=True); w.wait(); out["async_sum"] = x.tolist()
+    x = t.clone(); dist.reduce(x, dst=0); out["reduce0"] = x.tolist() if rank == 0 else None
+    gl = [torch.zeros(4) for _ in range(world)] if rank == 1 else None
+    dist.gather(t, gl, dst=1); out["gather1"] = [g.tolist() for g in gl] if rank == 1 else None
+    o = torch.zeros(4)
+    dist.scatter(o, [torch.full((4,), float(i + 7)) for i in range(world)] if rank == 0 else None, src=0)
+    out["scatter"] = o.tolist()
+    bl = [{"k": rank}, rank * 3] ; dist.broadcast_object_list(bl, src=1); out["bobj"] = bl
     dist.barrier()
     # DDP: each rank trains on its half of the batch
     torch.manual_seed(0)
@@ -49,6 +59,21 @@ WORKER = textwrap.dedent(r"""
         ((ddp(xs) - ys) ** 2).mean().backward()
         opt.step()
     out["weight"] = model.weight.tolist()
+    # gradient accumulation: the first micro-batch under no_sync() (no all-reduce), the second syncs
+    model2 = nn.Linear(4, 2)
+    with torch.no_grad():
+        model2.weight.copy_(torch.arange(8, dtype=torch.float32).reshape(2, 4) / 10)
+        model2.bias.zero_()
+    ddp2 = nn.parallel.DistributedDataParallel(model2)
+    opt2 = torch.optim.SGD(ddp2.parameters(), lr=0.1)
+    for _ in range(5):
+        opt2.zero_grad()
+        with ddp2.no_sync():
+            (0.5 * ((ddp2(xs[:2]) - ys[:2]) ** 2).mean()).backward()
+        out.setdefault("nosync_grad", model2.weight.grad.tolist())   # local, not yet all-reduced
+        (0.5 * ((ddp2(xs[2:]) - ys[2:]) ** 2).mean()).backward()
+        opt2.step()
+    out["weight_nosync"] = model2.weight.tolist()
     # FSDP / fully_shard across the 2 processes: parameters are global arrays sharded over both ranks'
     # devices; each rank trains on its half of the batch (an MLP with AdamW)
     from jtorch.distributed.fsdp import FullyShardedDataParallel as FSDP, fully_shard
@@ -118,6 +143,13 @@ def test_collectives_and_ddp(tmp_path):
         np.testing.assert_allclose(d["gather"], [t0, t1])
         np.testing.assert_allclose(d["agit"], np.concatenate([t0, t1]))
         assert d["objs"] == [{"r": 0}, {"r": 1}]
+        np.testing.assert_allclose(d["min"], np.minimum(t0, t1))
+        np.testing.assert_allclose(d["prod"], (t0 + 1) * (t1 + 1))
+        np.testing.assert_allclose(d["async_sum"], t0 + t1)
+        np.testing.assert_allclose(d["scatter"], np.full(4, 7.0 + d["rank"]))
+        assert d["bobj"] == [{"k": 1}, 3]
+    np.testing.assert_allclose(res[0]["reduce0"], t0 + t1)
+    np.testing.assert_allclose(res[1]["gather1"], [t0, t1])
     np.testing.assert_allclose(res[0]["rs"], (t0 + t1)[:2])
     np.testing.assert_allclose(res[1]["rs"], (t0 + t1)[2:])
     np.testing.assert_allclose(res[0]["a2a"], np.concatenate([t0[:2], t1[:2]]))
@@ -137,6 +169,8 @@ def test_collectives_and_ddp(tmp_path):
         opt.step()
     for d in res:
         np.testing.assert_allclose(d["weight"], m.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(d["weight_nosync"], m.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(res[0]["nosync_grad"], res[1]["nosync_grad"])   # no_sync() skipped the all-reduce
     # FSDP reference: the same MLP trained by real torch on the full batch in one process
     m = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
     with torch.no_grad():
