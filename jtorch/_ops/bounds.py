@@ -38,25 +38,28 @@ def _dim_size(input, dim):
     return shape[dim]
 
 
-def check_gather_scatter(b):
-    """gather / scatter / scatter_add / scatter_reduce: index in [0, input.size(dim))."""
+def _index_out_of_range(b):
+    """(first bad index value, size of input's `dim`) for ops indexing input along `dim`, or None."""
     x, dim = b["input"], b["dim"]
     n = _dim_size(x, dim)
     if n is None or not hasattr(x, "_value"):
-        return
+        return None
     v = first_out_of_range(b["index"], n)
-    if v is not None:
-        raise RuntimeError(f"index {v} is out of bounds for dimension {dim % max(x.ndim, 1)} with size {n}")
+    return None if v is None else (v, n)
+
+
+def check_gather_scatter(b):
+    """gather / scatter / scatter_add / scatter_reduce: index in [0, input.size(dim))."""
+    bad = _index_out_of_range(b)
+    if bad is not None:
+        raise RuntimeError(f"index {bad[0]} is out of bounds for dimension {b['dim'] % max(b['input'].ndim, 1)} "
+                           f"with size {bad[1]}")
 
 
 def check_index_select(b):
-    x, dim = b["input"], b["dim"]
-    n = _dim_size(x, dim)
-    if n is None or not hasattr(x, "_value"):
-        return
-    v = first_out_of_range(b["index"], n)
-    if v is not None:
-        raise RuntimeError(f"INDICES element is out of DATA bounds, id={v} axis_dim={n}")
+    bad = _index_out_of_range(b)
+    if bad is not None:
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad[0]} axis_dim={bad[1]}")
 
 
 def check_class_target(b):

@@ -96,11 +96,7 @@ def call(opdef, args, kwargs):
                     try:
                         res = kern.jfwd(*arrays)
                     except (TypeError, ValueError) as e:
-                        if unify_devices(arrays):   # a sharded tensor met a single-device one
-                            res = kern.jfwd(*arrays)
-                        else:
-                            res = _meta_or_error(kern, arrays, opdef, args, e)
-                            need_grad = False
+                        res, need_grad = _recover(kern, arrays, opdef, args, e, need_grad)
                     if type(res) is not tuple:
                         o = wrap(res)
                         if need_grad and STATE.enabled and opdef.differentiable:
@@ -229,11 +225,7 @@ def run(opdef, static, struct, leaves, opmask, tag=_NO_TAG, extra=None):
     try:
         res = kern.jfwd(*arrays)
     except (TypeError, ValueError) as e:
-        if unify_devices(arrays):   # a sharded tensor met a single-device one
-            res = kern.jfwd(*arrays)
-        else:
-            res = _meta_or_error(kern, arrays, opdef, leaves, e)
-            need_grad = False
+        res, need_grad = _recover(kern, arrays, opdef, leaves, e, need_grad)
     if isinstance(res, tuple):
         outs = tuple(wrap(r) for r in res)
         if need_grad and STATE.enabled and opdef.differentiable:
@@ -248,6 +240,15 @@ def run(opdef, static, struct, leaves, opmask, tag=_NO_TAG, extra=None):
     if opdef.view:
         _make_view(o, leaves[0], (opdef, static, struct, None))
     return o
+
+
+def _recover(kern, arrays, opdef, leaves, e, need_grad):
+    """The kernel refused its arguments (only failures come here, off the hot path): a sharded
+    tensor met a single-device one (re-place and rerun), meta tensors (shapes only, no graph),
+    or torch's error. Returns (result, whether to record autograd)."""
+    if unify_devices(arrays):
+        return kern.jfwd(*arrays), need_grad
+    return _meta_or_error(kern, arrays, opdef, leaves, e), False
 
 
 def _meta_or_error(kern, arrays, opdef, leaves, e):

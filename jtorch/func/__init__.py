@@ -218,67 +218,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True,
                     strict=False):
-    """Call `module` with its parameters/buffers replaced by the given tensors (restored after)."""
-    if isinstance(parameter_and_buffer_dicts, dict):
-        values = dict(parameter_and_buffer_dicts)
-    else:
-        values = {}
-        for d in parameter_and_buffer_dicts:
-            for k in d:
-                if k in values:
-                    raise ValueError(f"{k} appeared in multiple dictionaries; behavior of functional call is "
-                                     "ambiguous")
-            values.update(d)
-    if args is None:
-        args = ()
-    elif not isinstance(args, tuple):
-        args = (args,)
-    kwargs = kwargs or {}
-    slots = {}  # name -> (owner dict, leaf name, original)
-    for mod_name, mod in module.named_modules(remove_duplicate=False):
-        pre = mod_name + "." if mod_name else ""
-        for store in ("_parameters", "_buffers"):
-            for leaf, v in mod.__dict__[store].items():
-                slots.setdefault(pre + leaf, []).append((mod.__dict__[store], leaf, v))
-    if strict:
-        missing = [k for k in slots if k not in values]
-        unexpected = [k for k in values if k not in slots]
-        if missing or unexpected:
-            msg = []
-            if unexpected:
-                msg.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
-            if missing:
-                msg.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
-            raise RuntimeError("Error(s) in reloading state_dict for " + type(module).__name__ + ":\n\t" +
-                               "\n\t".join(msg))
-    if tie_weights:  # a tensor shared under several names follows the one that was given
-        by_id = {}
-        for name, entries in slots.items():
-            if name in values:
-                for _, _, orig in entries:
-                    if orig is not None:
-                        by_id[id(orig)] = values[name]
-        for name, entries in slots.items():
-            if name not in values and entries[0][2] is not None and id(entries[0][2]) in by_id:
-                values[name] = by_id[id(entries[0][2])]
-    swapped = []
-    try:
-        for name, v in values.items():
-            for store, leaf, orig in slots.get(name, ()):
-                swapped.append((store, leaf, orig))
-                store[leaf] = v
-            if name not in slots:
-                # a plain tensor attribute (not registered): set and restore it too
-                owner_name, _, leaf = name.rpartition(".")
-                owner = module.get_submodule(owner_name) if owner_name else module
-                if not hasattr(owner, leaf):
-                    raise AttributeError(f"{type(owner).__name__} has no attribute `{leaf}`")
-                swapped.append((owner.__dict__, leaf, owner.__dict__.get(leaf)))
-                owner.__dict__[leaf] = v
-        return module(*args, **kwargs)
-    finally:
-        for store, leaf, orig in reversed(swapped):
-            store[leaf] = orig
+    """Call `module` with its parameters/buffers replaced by the given tensors (restored after).
+    One implementation, torch.nn.utils.stateless's, as in torch."""
+    from ..nn.utils.stateless import functional_call as _stateless_call
+    return _stateless_call(module, parameter_and_buffer_dicts, args, kwargs, tie_weights=tie_weights, strict=strict)
 
 
 def stack_module_state(models):
