@@ -47,20 +47,19 @@ def resolve(o):
         return _rebind(o.op)
     if name.startswith("__") and name.endswith("__"):
         return lambda x, *a, **k: getattr(x, name)(*a, **k)
-    if o.variant_test_name in ("", None) or True:
-        obj = jtorch
-        for part in name.split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                break
-        if obj is not None and callable(obj):
-            return obj
-        # method-only ops (e.g. Tensor.T -> OpInfo "T", "contiguous", "view_as")
-        if hasattr(jtorch.Tensor, name):
-            attr = getattr(jtorch.Tensor, name)
-            if isinstance(attr, property):
-                return lambda x, *a, **k: getattr(x, name)
-            return lambda x, *a, **k: getattr(x, name)(*a, **k)
+    obj = jtorch
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            break
+    if obj is not None and callable(obj):
+        return obj
+    # method-only ops (e.g. Tensor.T -> OpInfo "T", "contiguous", "view_as")
+    if hasattr(jtorch.Tensor, name):
+        attr = getattr(jtorch.Tensor, name)
+        if isinstance(attr, property):
+            return lambda x, *a, **k: getattr(x, name)
+        return lambda x, *a, **k: getattr(x, name)(*a, **k)
     return None
 
 

@@ -13,6 +13,20 @@ def broadcast_all(*values):
     return broadcast_tensors(*vs)
 
 
+def _set_count_and_param(d, total_count, probs, logits):
+    """Binomial / NegativeBinomial: total_count broadcast with exactly one of probs or logits."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+    if probs is not None:
+        d.total_count, d.probs = broadcast_all(total_count, probs)
+        d.total_count = d.total_count.type_as(d.probs)
+        d._param = d.probs
+    else:
+        d.total_count, d.logits = broadcast_all(total_count, logits)
+        d.total_count = d.total_count.type_as(d.logits)
+        d._param = d.logits
+
+
 def probs_to_logits(probs, is_binary=False):
     from .. import finfo
     eps = finfo(probs.dtype).eps
