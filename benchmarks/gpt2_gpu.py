@@ -17,7 +17,8 @@ CFG = dict(vocab=50304, block=1024, layers=12, heads=12, d=768)
 PEAK = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 
 
-def build(torch):
+def build(torch, cfg=None):
+    """The GPT-2 model (CFG, or another size: keys vocab, block, layers, heads, d)."""
     nn, F = torch.nn, torch.nn.functional
 
     class Block(nn.Module):
@@ -51,7 +52,7 @@ def build(torch):
             for b in self.blocks:
                 x = b(x)
             return self.head(self.ln(x))
-    return GPT(**CFG)
+    return GPT(**(cfg or CFG))
 
 
 def n_params(model):

@@ -22,40 +22,11 @@ CFG = dict(batch=32, seq=64, vocab=256, d=128, heads=4, layers=2)
 
 
 def build(torch):
-    nn, F = torch.nn, torch.nn.functional
-
-    class Block(nn.Module):
-        def __init__(self, d, h):
-            super().__init__()
-            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-            self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
-            self.h = h
-
-        def forward(self, x):
-            B, T, C = x.shape
-            q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
-            q, k, v = (t.view(B, T, self.h, C // self.h).transpose(1, 2) for t in (q, k, v))
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
-            return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
-
-    class GPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            c = CFG
-            self.wte, self.wpe = nn.Embedding(c["vocab"], c["d"]), nn.Embedding(c["seq"], c["d"])
-            self.blocks = nn.ModuleList([Block(c["d"], c["heads"]) for _ in range(c["layers"])])
-            self.ln = nn.LayerNorm(c["d"])
-            self.head = nn.Linear(c["d"], c["vocab"], bias=False)
-            self.head.weight = self.wte.weight
-
-        def forward(self, idx):
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-            for b in self.blocks:
-                x = b(x)
-            return self.head(self.ln(x))
-    return GPT()
+    """The same GPT as benchmarks/gpt2_gpu.py, at CFG's (small) size."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from gpt2_gpu import build as build_gpt
+    return build_gpt(torch, dict(vocab=CFG["vocab"], block=CFG["seq"], layers=CFG["layers"], heads=CFG["heads"],
+                                 d=CFG["d"]))
 
 
 def child(steps):
