@@ -177,19 +177,6 @@ def test_extra_grad_outputs_are_ignored_like_torch():
         assert g.tolist() == [2.0, 2.0, 2.0]
 
 
-def test_saved_value_semantics_divergence_is_pinned():
-    """Known divergence ("footgun" pin): torch also saves non-grad inputs (mul's other) and some
-    outputs (exp's result) and raises when they are modified in place before backward. jtorch's
-    nodes hold the immutable arrays forward saw, so it does not raise and differentiates at the
-    values forward used -- the gradient torch would give had the tensor not been modified."""
-    a = jtorch.ones(3, requires_grad=True)
-    b = jtorch.full((3,), 2.0)
-    y = (a * b).sum()
-    b.add_(1)
-    y.backward()
-    assert a.grad.tolist() == [2.0, 2.0, 2.0]
-
-
 # ---------------------------------------------------------------------------- the graph is freed
 def test_intermediates_collectable_after_backward_while_loss_alive():
     a = jtorch.randn(4, 4, requires_grad=True)

@@ -73,14 +73,38 @@ def test_mlp_sgd_momentum_step_matches_torch():
     tl, _ = _train(torch, tm, to, x, y, N_STEPS, False)
     jl, f = _train(jtorch, jm, jo, to_j(x), to_j(y), N_STEPS, True)
     _check_same_training(tl, jl, tm, jm)
-    # first step creates the momentum buffers (one trace), every later step reuses one program
-    assert f.trace_count == 2
+    # the momentum buffers are primed (zero, flagged fresh) before the first trace: one program
+    assert f.trace_count == 1
     for p, q in zip(jm.parameters(), tm.parameters()):
         assert_same(jo.state[p]["momentum_buffer"], to.state[q]["momentum_buffer"], atol=2e-5, rtol=1e-4)
     # nothing traced is left behind in user objects
     for p in jm.parameters():
         assert not isinstance(p._data, jtorch._compile.jax.core.Tracer)
         assert not isinstance(p.grad._data, jtorch._compile.jax.core.Tracer)
+
+
+@pytest.mark.parametrize("nesterov,dampening", [(False, 0.0), (True, 0.0), (False, 0.3)])
+def test_sgd_momentum_compiles_once_and_matches_torch(nesterov, dampening):
+    """torch's first momentum step is buf = grad, later ones buf = momentum*buf + (1-dampening)*grad;
+    the compiled step primes the buffer so all steps are one program, with torch's math each step."""
+    tm, jm = _pair(_mlp)
+    x, y = _data()
+    kw = dict(lr=0.05, momentum=0.9, nesterov=nesterov, dampening=dampening, weight_decay=0.01)
+    to = torch.optim.SGD(tm.parameters(), **kw)
+    jo = jtorch.optim.SGD(jm.parameters(), **kw)
+    tl, _ = _train(torch, tm, to, x, y, 3, False)
+    jl, f = _train(jtorch, jm, jo, to_j(x), to_j(y), 3, True)
+    _check_same_training(tl, jl, tm, jm, atol=1e-6)
+    assert f.trace_count == 1, f.trace_count
+    for p, q in zip(jm.parameters(), tm.parameters()):
+        assert list(jo.state[p]) == list(to.state[q]) == ["momentum_buffer"]
+        assert_same(jo.state[p]["momentum_buffer"], to.state[q]["momentum_buffer"], atol=1e-6, rtol=1e-5)
+    # eager steps after the compiled ones continue torch's recurrence (the fresh flags are spent)
+    for lib, m, o, xx, yy in ((torch, tm, to, x, y), (jtorch, jm, jo, to_j(x), to_j(y))):
+        o.zero_grad()
+        ((m(xx) - yy) ** 2).mean().backward()
+        o.step()
+    _check_same_training([], [], tm, jm, atol=1e-6)
 
 
 def test_adam_lr_scheduler_and_clip_grad_norm_without_recompiling():

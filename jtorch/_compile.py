@@ -865,20 +865,24 @@ class CompiledFunction:
         from .optim.optimizer import _RuleOptimizer
         primed = []
         for opt in opts:
-            if not isinstance(opt, _RuleOptimizer) or type(opt)._init_state is _RuleOptimizer._init_state:
+            if not isinstance(opt, _RuleOptimizer) or (type(opt)._init_state is _RuleOptimizer._init_state and
+                                                      type(opt)._prime_state is _RuleOptimizer._prime_state):
                 continue
             for g in opt.param_groups:
                 for p in g["params"]:
                     if isinstance(p, Tensor) and p._requires_grad and not opt.state.get(p) and \
                             id(p) not in self._gradless:
-                        opt.state[p].update(opt._init_state(p, g))
-                        primed.append((opt, p))
+                        st = opt._prime_state(p, g)
+                        if st:   # (stateless rules, SGD without momentum: torch keeps no state entry)
+                            opt.state[p].update(st)
+                            primed.append((opt, p))
         return primed
 
     def _unprime(self, primed):
         for opt, p in primed:
             if p._grad is None:
                 opt.state.pop(p, None)
+                opt.__dict__.get("_fresh", {}).pop(p, None)
                 self._gradless.add(id(p))
                 self._plan = None
 

@@ -354,11 +354,24 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     prob = input._value if p is None else p
-    return wrap(_random.draw("bernoulli", tuple(input.shape), input.dtype, generator, prob))
+    res = wrap(_random.draw("bernoulli", tuple(input.shape), input.dtype, generator, prob))
+    return _sample_of("bernoulli", res, input) if p is None else res
 
 
 def poisson(input, generator=None):
-    return wrap(_random.draw("poisson", tuple(input.shape), input.dtype, generator, input._value))
+    return _sample_of("poisson", wrap(_random.draw("poisson", tuple(input.shape), input.dtype, generator,
+                                                   input._value)), input)
+
+
+def _sample_of(kind, sample, input):
+    """As in torch, a sample of a distribution whose parameter requires grad requires grad too (zero
+    derivative): recorded only then, so plain sampling stays one kernel."""
+    if input._requires_grad and sample.dtype.is_floating_point:
+        from ._ops.registry import OPS
+        from .autograd.grad_mode import STATE
+        if STATE.enabled:
+            return OPS[f"_{kind}_sample_of"](sample, input)
+    return sample
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):

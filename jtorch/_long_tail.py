@@ -171,7 +171,7 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
         out = out * weight
     if bias is not None:
         out = out + bias
-    return out, mean, rstd
+    return out, mean.detach(), rstd.detach()   # torch: only the output requires grad
 
 
 def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):

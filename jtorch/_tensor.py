@@ -142,14 +142,20 @@ class Tensor:
         if type(self._data) is _SDS and type(res._data) is not _SDS:   # meta stays meta
             res = wrap(_SDS(res._data.shape, res._data.dtype))
         node = res.grad_fn
-        if node is not None and self._vc is not None and getattr(node, "saved", None):
+        rebase = None
+        if node is not None and getattr(node, "saved", None):
             # the op read self's old (immutable) value: its own bump must not invalidate it
-            node.saved = [s for s in node.saved if s[0] is not self._vc]
+            if self._vc is not None:
+                node.saved = [s for s in node.saved if s[0] is not self._vc]
+            if res._vc is not None:   # the op saved its result (x.exp_()): self now holds it
+                rebase = node
         if self._base is None:
             self._data = res._data
             self._bump()
             if res._requires_grad and grad_on:
                 self.grad_fn, self._out_idx, self._requires_grad = res.grad_fn, res._out_idx, True
+            if rebase is not None:
+                self._rebase_saved_result(rebase, res._vc)
             return self
         base = self._base
         if self._view_grad and grad_on and base._requires_grad and base.grad_fn is None:
@@ -168,7 +174,14 @@ class Tensor:
             base._bump(self._data_alias)
             self._data = res._data
         self._synced = self._vc[0]
+        if rebase is not None:
+            self._rebase_saved_result(rebase, res._vc)
         return self
+
+    def _rebase_saved_result(self, node, res_vc):
+        """An in-place op whose node saved its result: the saved entries now watch self's counter."""
+        v = self._version
+        node.saved = [(self._vc, v, s[2], s[3]) if s[0] is res_vc else s for s in node.saved]
 
     def _inplace_from(self, res):
         """Finish an in-place op: check torch's shape/dtype rules, cast, assign."""

@@ -33,6 +33,8 @@ def main():
             r = results[k]
             lines.append(f"| `{k}` | {_cell(r['forward'])} | {_cell(r['grad'])} |")
         lines.append("")
+    lines += _module_section()
+    lines += _optim_section()
     lines += ["## Registry", "", "Every op declared in `jtorch/_ops` (function / method / in-place / autograd).", "",
               "| op | jtorch.<op> | Tensor.<op> | Tensor.<op>_ | differentiable | notes |", "|---|---|---|---|---|---|"]
     for name in sorted(OPS):
@@ -50,6 +52,60 @@ def main():
     out = os.path.join(ROOT, "docs", "compatibility.md")
     open(out, "w").write("\n".join(lines) + "\n")
     print("wrote", out)
+
+
+def _optim_section():
+    """The OptimizerInfo sweep (docs/optiminfo_results.json, written by tools/optiminfo_sweep.py)."""
+    path = os.path.join(ROOT, "docs", "optiminfo_results.json")
+    if not os.path.exists(path):
+        return []
+    per = json.load(open(path))["optimizers"]
+    kinds = ("config", "groups", "complex", "error", "flag")
+
+    def cell(c):
+        if not c:
+            return "-"
+        n = sum(c.values())
+        other = ", ".join(f"{v} {k}" for k, v in sorted(c.items()) if k != "pass")
+        return f"{c.get('pass', 0)}/{n}" + (f" ({other})" if other else "")
+    lines = ["## OptimizerInfo sweep", "",
+             "`tools/optiminfo_sweep.py` runs PyTorch's own OptimizerInfo database (`optim_db`) through jtorch.optim:",
+             "every config of `optim_inputs_func` with its foreach/fused/differentiable variants (float32 and float64),",
+             "the same with two param groups and on complex64 parameters, steps the same parameters on the same loss",
+             "in both libraries and compares them after every step, then the state_dict, then loads torch's",
+             "state_dict and continues; `optim_error_inputs_func` entries must raise torch's exception type and",
+             "message; `flag` probes each of foreach/fused/capturable/differentiable=True alone on CPU. `known` and",
+             "`intended` differences are explained in docs/optiminfo_results.json and docs/optim.md.", "",
+             "| optimizer | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    for name in sorted(per):
+        bk = per[name]["by_kind"]
+        lines.append(f"| `{name}` | " + " | ".join(cell(bk.get(k)) for k in kinds) + " |")
+    return lines + [""]
+
+
+def _module_section():
+    """The ModuleInfo sweep (docs/moduleinfo_results.json, written by tools/moduleinfo_sweep.py)."""
+    path = os.path.join(ROOT, "docs", "moduleinfo_results.json")
+    if not os.path.exists(path):
+        return []
+    results = json.load(open(path))
+    keys = ("forward", "grad", "float64", "errors")
+    n = len(results)
+    ok = sum(all(r[k] in ("pass", "n/a") for k in keys) for r in results.values())
+    count = {k: (sum(r[k] == "pass" for r in results.values()),
+                 sum(r[k] not in ("n/a",) for r in results.values())) for k in keys}
+    lines = ["## ModuleInfo sweep", "",
+             "`tools/moduleinfo_sweep.py` runs PyTorch's own ModuleInfo database (`module_db`) through jtorch: the torch",
+             "module's state is copied into the jtorch module of the same name, then outputs, buffers after the forward,",
+             "input and parameter gradients (float32; float64 for the `float64` column) are compared in train and, where",
+             "the entry says they differ, eval mode; error inputs must raise torch's exception type.", "",
+             f"- entries: {n}; every check passes: {ok} ({100 * ok / max(n, 1):.1f}%)",
+             "- " + "; ".join(f"{k}: {p} of {a}" for k, (p, a) in count.items()), "",
+             "| module | forward | gradient | float64 | error inputs |", "|---|---|---|---|---|"]
+    for k in sorted(results):
+        r = results[k]
+        lines.append(f"| `{k}` | " + " | ".join(_cell(r[c]) for c in keys) + " |")
+    return lines + [""]
 
 
 def _cell(s):

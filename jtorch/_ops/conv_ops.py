@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import channels_last as _cl
 from .registry import op
 from .util import TorchTypeError, TorchValueError
 
@@ -115,11 +116,21 @@ def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name):
     if any(pp < e for pp, e in zip(padded, eff)):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater than actual input size")
-    out = jax.lax.conv_general_dilated(x, weight, stride, pads, rhs_dilation=dilation, dimension_numbers=_spec(n),
-                                       feature_group_count=groups,
-                                       preferred_element_type=None)
-    if bias is not None:
-        out = out + bias.reshape((1, -1) + (1,) * n)
+    if _cl.use(x) and n <= 3:
+        # channels-last on XLA:CPU (see channels_last.py); the bias is added before the transpose back
+        lhs, rhs, _ = _spec(n)
+        last = "N" + lhs[2:] + "C"
+        out = jax.lax.conv_general_dilated(_cl.to_last(x), weight, stride, pads, rhs_dilation=dilation,
+                                           dimension_numbers=(last, rhs, last), feature_group_count=groups)
+        if bias is not None:
+            out = out + bias
+        out = _cl.to_first(out)
+    else:
+        out = jax.lax.conv_general_dilated(x, weight, stride, pads, rhs_dilation=dilation,
+                                           dimension_numbers=_spec(n), feature_group_count=groups,
+                                           preferred_element_type=None)
+        if bias is not None:
+            out = out + bias.reshape((1, -1) + (1,) * n)
     return out[0] if unb else out
 
 
@@ -248,6 +259,18 @@ def _window_index(i, o, k, s, p, d):
     return (np.arange(o)[:, None] * s - p + np.arange(k)[None, :] * d)
 
 
+def _reduce_window(x, init, fn, k, s, pads, d=None):
+    """lax.reduce_window over the spatial dims of (N, C, *spatial) x; channels-last on XLA:CPU."""
+    n = len(k)
+    d = (1,) * n if d is None else tuple(d)
+    if _cl.use(x):
+        out = jax.lax.reduce_window(_cl.to_last(x), init, fn, (1,) + k + (1,), (1,) + s + (1,),
+                                    [(0, 0)] + list(pads) + [(0, 0)], window_dilation=(1,) + d + (1,))
+        return _cl.to_first(out)
+    return jax.lax.reduce_window(x, init, fn, (1, 1) + k, (1, 1) + s, [(0, 0), (0, 0)] + list(pads),
+                                 window_dilation=(1, 1) + d)
+
+
 def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n, name):
     x, unb = _pool_input(input, n, name)
     sp = x.shape[2:]
@@ -266,8 +289,7 @@ def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, ret
             hi = max((o - 1) * si + di * (ki - 1) + 1 - i - pi, 0)
             pads.append((pi, hi))
         init = np.array(-np.inf if jnp.issubdtype(x.dtype, jnp.floating) else np.iinfo(x.dtype).min, x.dtype)
-        out = jax.lax.reduce_window(x, init, jax.lax.max, (1, 1) + k, (1, 1) + s, pads,
-                                    window_dilation=(1, 1) + d)
+        out = _reduce_window(x, init, jax.lax.max, k, s, pads[2:], d)
         return out[0] if unb else out
     # separable gather: carry values and flat input indices dim by dim (last dim first), which
     # keeps torch's first-maximum-in-row-major-order choice
@@ -330,7 +352,7 @@ def _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include
         hi = max((o - 1) * si + ki - i - pi, 0)
         pads.append((pi, hi))
     acc = jnp.float32 if x.dtype in (jnp.float16, jnp.bfloat16) else x.dtype
-    tot = jax.lax.reduce_window(x.astype(acc), np.array(0, acc), jax.lax.add, (1, 1) + k, (1, 1) + s, pads)
+    tot = _reduce_window(x.astype(acc), np.array(0, acc), jax.lax.add, k, s, pads[2:])
     if divisor_override is not None:
         out = tot / divisor_override
     else:

@@ -342,7 +342,7 @@ def scatter_add(input, dim, index, src):
 
 
 @op(static=("dim", "reduce", "include_self"), operands=("input", "src"), promote="same", inplace=True,
-    check=check_gather_scatter)
+    check=check_gather_scatter, saves_result=True)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     d = norm_dim(dim, input.ndim)
     src = src[tuple(slice(0, s) for s in index.shape)]
@@ -352,6 +352,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         return base.at[idx].add(src)
     if reduce == "prod":
         base = input if include_self else input.at[idx].set(1)
+        if jnp.issubdtype(input.dtype, jnp.inexact):
+            return _scatter_prod(base, src, idx)
         return base.at[idx].multiply(src)
     if reduce in ("amax", "amin"):
         fill = -jnp.inf if reduce == "amax" else jnp.inf
@@ -368,6 +370,32 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         cnt = jnp.where(cnt == 0, 1, cnt)
         return s / cnt if jnp.issubdtype(input.dtype, jnp.inexact) else s // cnt
     raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+
+
+@jax.custom_jvp
+def _scatter_prod(base, src, idx):
+    """base.at[idx].multiply(src), differentiable with repeated indices (jax's scatter_mul is not).
+    Each factor's derivative is the product of the other factors of its output element, exact
+    with zeros as in torch: result / x without zeros, the product of the non-zero factors for the
+    only zero, 0 when there are two zeros or more."""
+    return base.at[idx].multiply(src)
+
+
+@_scatter_prod.defjvp
+def _scatter_prod_jvp(primals, tangents):
+    base, src, idx = primals
+    dbase, dsrc, _ = tangents
+    one = jnp.ones((), base.dtype)
+    bz, sz = base == 0, src == 0
+    nonzero_prod = jnp.where(bz, one, base).at[idx].multiply(jnp.where(sz, one, src))
+    zeros = bz.astype(jnp.int32).at[idx].add(sz.astype(jnp.int32))
+
+    def others(x, xz, p, z):   # the product of the other factors of x's output element
+        return jnp.where(xz, jnp.where(z == 1, p, 0), jnp.where(z == 0, p / jnp.where(xz, one, x), 0))
+
+    d_base = others(base, bz, nonzero_prod, zeros)
+    d_src = others(src, sz, nonzero_prod[idx], zeros[idx])
+    return _scatter_prod(base, src, idx), (d_base * dbase).at[idx].add(d_src * dsrc)
 
 
 @op(static=("dim",), operands=("input",), check=check_index_select)
@@ -408,7 +436,8 @@ def index_fill(input, dim, index, value):
     return input.at[_index_at(input, d, index)].set(jnp.asarray(value, input.dtype))
 
 
-@op(static=("dim", "reduce", "include_self"), operands=("input", "source"), promote="same", inplace=True)
+@op(static=("dim", "reduce", "include_self"), operands=("input", "source"), promote="same", inplace=True,
+    saves_result=True)
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if input.ndim == 0:
         return index_reduce.impl(input.reshape(1), 0, index.reshape(-1), source.reshape(-1), reduce,

@@ -17,7 +17,7 @@ def _is_diff_dtype(x):
 
 
 class Kernel:
-    __slots__ = ("key", "fn", "jfwd", "name", "_bwd", "n_leaves")
+    __slots__ = ("key", "fn", "jfwd", "name", "_bwd", "n_leaves", "_reads")
 
     def __init__(self, key, fn, name):
         self.key = key
@@ -25,6 +25,7 @@ class Kernel:
         self.name = name
         self.jfwd = jax.jit(fn)
         self._bwd = {}
+        self._reads = {}   # what backward reads, for the saved-tensor version check (autograd/saved.py)
 
     def backward_kernel(self, mask):
         """The kernel computing grads of the leaves in `mask` from (leaves..., cotangents...)."""

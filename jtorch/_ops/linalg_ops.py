@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
+from . import kinks
 from .registry import op, alias, OPS
 from .util import norm_dim
 
@@ -43,9 +44,11 @@ def linalg_inv_ex(A, *, check_errors=False):
     return inv, info
 
 
-@_L("det")
+@_L("det", saves_result=True)
 def linalg_det(A):
     _square(A, "det")
+    if A.shape[-1] == 0:   # the empty product; jax's det derivative cannot index an empty matrix
+        return jnp.ones(A.shape[:-2], A.dtype)
     return jnp.linalg.det(A)
 
 
@@ -56,7 +59,7 @@ def linalg_slogdet(A):
     return s, l
 
 
-@_L("pinv", static=("hermitian", "atol", "rtol", "rcond"))
+@_L("pinv", static=("hermitian", "atol", "rtol", "rcond"), saves_result=True)
 def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, rcond=None):
     if rcond is not None:
         rtol = rcond
@@ -72,7 +75,7 @@ def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, rcond=None):
     return jnp.linalg.pinv(A, rtol=rtol, hermitian=hermitian) if atol is None else jnp.linalg.pinv(A, rtol=rtol)
 
 
-@_L("solve", static=("left",))
+@_L("solve", static=("left",), saves_result=True)
 def linalg_solve(A, B, *, left=True):
     _square(A, "solve")
     if not left:
@@ -82,7 +85,7 @@ def linalg_solve(A, B, *, left=True):
     return jnp.linalg.solve(A, B)
 
 
-@_L("solve_triangular", static=("upper", "left", "unitriangular"))
+@_L("solve_triangular", static=("upper", "left", "unitriangular"), saves_result=True)
 def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     if left:
         return jsl.solve_triangular(A, B, lower=not upper, unit_diagonal=unitriangular)
@@ -120,7 +123,7 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
     return sol, res, rank, sv
 
 
-@_L("cholesky", static=("upper",))
+@_L("cholesky", static=("upper",), saves_result="only")
 def linalg_cholesky(A, *, upper=False):
     _square(A, "cholesky")
     L = jnp.linalg.cholesky(A)
@@ -229,14 +232,14 @@ def linalg_vecdot(x, y, *, dim=-1):
     return jnp.sum(jnp.conj(x) * y, axis=dim)
 
 
-@_L("vector_norm", static=("ord", "dim", "keepdim", "dtype"))
+@_L("vector_norm", static=("ord", "dim", "keepdim", "dtype"), saves_result=True)
 def linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if not jnp.issubdtype(x.dtype, jnp.inexact):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long")
     if dtype is not None:
         x = x.astype(dtype.np)
     ax = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
-    a = jnp.abs(x)
+    a = kinks.abs(x)
     if ord == float("inf"):
         r = jnp.max(a, axis=ax, keepdims=keepdim)
     elif ord == float("-inf"):
@@ -246,20 +249,20 @@ def linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     elif ord == 1:
         r = jnp.sum(a, axis=ax, keepdims=keepdim)
     elif ord == 2:
-        r = jnp.sqrt(jnp.sum(a * a, axis=ax, keepdims=keepdim))
+        r = kinks.sqrt_at_zero(jnp.sum(a * a, axis=ax, keepdims=keepdim))
     else:
-        r = jnp.sum(a ** ord, axis=ax, keepdims=keepdim) ** (1.0 / ord)
+        r = kinks.pow_root_at_zero(jnp.sum(a ** ord, axis=ax, keepdims=keepdim), ord)
     return r
 
 
-@_L("matrix_norm", static=("ord", "dim", "keepdim", "dtype"))
+@_L("matrix_norm", static=("ord", "dim", "keepdim", "dtype"), saves_result=True)
 def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if dtype is not None:
         A = A.astype(dtype.np)
     d0, d1 = norm_dim(dim[0], A.ndim), norm_dim(dim[1], A.ndim)
     X = jnp.moveaxis(A, (d0, d1), (-2, -1))
     if ord == "fro":
-        r = jnp.sqrt(jnp.sum(jnp.abs(X) ** 2, axis=(-2, -1)))
+        r = kinks.sqrt_at_zero(jnp.sum(jnp.real(X * jnp.conj(X)), axis=(-2, -1)))
     elif ord == "nuc":
         r = jnp.sum(jnp.linalg.svd(X, compute_uv=False), axis=-1)
     elif ord in (2, -2):
@@ -278,7 +281,7 @@ def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None)
     return r
 
 
-@_L("norm", static=("ord", "dim", "keepdim", "dtype"))
+@_L("norm", static=("ord", "dim", "keepdim", "dtype"), saves_result=True)
 def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if dim is not None and not isinstance(dim, int) and len(dim) == 2 or (dim is None and ord is not None and A.ndim == 2):
         return linalg_matrix_norm.impl(A, "fro" if ord is None else ord, dim if dim is not None else (-2, -1),
@@ -303,7 +306,7 @@ def linalg_lu(A, *, pivot=True):
     return P, L, U
 
 
-@_L("lu_solve", static=("left", "adjoint"))
+@_L("lu_solve", static=("left", "adjoint"), saves_result=True)
 def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     n = LU.shape[-1]
     perm = jax.lax.linalg.lu_pivots_to_permutation(pivots.astype(jnp.int32) - 1, n)
@@ -340,7 +343,7 @@ def _householder_product_jvp(primals, tangents):
     return householder_product(*primals), jax.jvp(_householder_product_jnp, primals, tangents)[1]
 
 
-@_L("householder_product")
+@_L("householder_product", saves_result=True)
 def linalg_householder_product(A, tau):
     return householder_product(A, tau)
 
@@ -389,7 +392,7 @@ def inverse(input):
     return linalg_inv.impl(input)
 
 
-@op(method=True)
+@op(method=True, saves_result=True)
 def det(input):
     return linalg_det.impl(input)
 
@@ -405,12 +408,12 @@ def logdet(input):
     return jnp.where(s < 0, jnp.nan, l)
 
 
-@op(method=True, static=("upper",))
+@op(method=True, static=("upper",), saves_result="only")
 def cholesky(input, upper=False):
     return linalg_cholesky.impl(input, upper=upper)
 
 
-@op(method=True, static=("upper",))
+@op(method=True, static=("upper",), saves_result=True)
 def cholesky_solve(input, input2, upper=False):
     L = jnp.conj(jnp.swapaxes(input2, -1, -2)) if upper else input2
     batch = jnp.broadcast_shapes(input.shape[:-2], L.shape[:-2])  # torch broadcasts the batch dims
@@ -418,7 +421,7 @@ def cholesky_solve(input, input2, upper=False):
     return jsl.cho_solve((L, True), input)
 
 
-@op(method=True, static=("upper",))
+@op(method=True, static=("upper",), saves_result=True)
 def cholesky_inverse(input, upper=False):
     L = jnp.conj(jnp.swapaxes(input, -1, -2)) if upper else input
     return jsl.cho_solve((L, True), jnp.eye(L.shape[-1], dtype=L.dtype))
@@ -456,11 +459,11 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
     return X, A
 
 
-@op(method=True, static=("p", "compute_mode"), promote="same")
+@op(method=True, static=("p", "compute_mode"), promote="same", saves_result=True)
 def cdist(x1, x2, p=2.0, compute_mode=None):
     d = x1[..., :, None, :] - x2[..., None, :, :]
     if p == 2.0:
-        return jnp.sqrt(jnp.maximum(jnp.sum(d * d, axis=-1), 0))
+        return kinks.sqrt_at_zero(jnp.sum(d * d, axis=-1))
     if p == float("inf"):
         return jnp.max(jnp.abs(d), axis=-1)
     if p == 0:
@@ -468,14 +471,16 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return jnp.sum(jnp.abs(d) ** p, axis=-1) ** (1.0 / p)
 
 
-@op(method=True, static=("p",), promote="same")
+@op(method=True, static=("p",), promote="same", saves_result=True)
 def dist(input, other, p=2):
-    d = jnp.abs(input - other).reshape(-1)
+    d = kinks.abs(input - other).reshape(-1)
     if p == float("inf"):
         return jnp.max(d)
     if p == 0:
         return jnp.sum(d != 0).astype(d.dtype)
-    return jnp.sum(d ** p) ** (1.0 / p)
+    if p == 2:
+        return kinks.sqrt_at_zero(jnp.sum(d * d))
+    return kinks.pow_root_at_zero(jnp.sum(d ** p), p)
 
 
 @op(method=False, static=("N", "increasing"))

@@ -168,7 +168,7 @@ def _install_specials():
         _creation().multinomial(self, num_samples, replacement, generator=generator)
     T.dim_order = lambda self: tuple(range(self.ndim))
     # torch's Tensor.where(condition, y) is where(condition, self, y): self is not the condition
-    T.where = lambda self, condition, y: call(OPS["where"], (condition, self, y), None)
+    T.where = lambda self, condition, y: call(OPS["_where"], (condition, self, y), None)
     T.clamp_min_ = lambda self, min: self._inplace_from(call(OPS["clamp_min"], (self, min), None))
     T.fill_diagonal_ = _fill_diagonal_
     T.float_power_ = _float_power_

@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import channels_last as _cl
+from . import kinks
 from .registry import op
 from .bounds import check_class_target
 from .util import norm_dim, TorchValueError
@@ -31,16 +33,16 @@ def _need_float(x, name):
 
 
 # ---------------------------------------------------------------------------------- activations
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, saves_result="only")
 def relu(input):
     if input.dtype == jnp.bool_:
         raise RuntimeError("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
-    return jnp.maximum(input, jnp.zeros((), input.dtype))
+    return kinks.relu(input)
 
 
 @op(promote="same", inplace=True, method=False, public=False)
 def hardtanh(input, min_val=-1.0, max_val=1.0):
-    return jnp.clip(input, jnp.asarray(min_val, input.dtype), jnp.asarray(max_val, input.dtype))
+    return kinks.hardtanh(input, jnp.asarray(min_val, input.dtype), jnp.asarray(max_val, input.dtype))
 
 
 @op(promote="same", inplace=True, method=False, public=False)
@@ -117,7 +119,7 @@ def mish(input):
 def softplus(input, beta=1.0, threshold=20.0):
     x = _up(input)
     bx = x * beta
-    y = jnp.where(bx > threshold, x, jnp.log1p(jnp.exp(jnp.minimum(bx, threshold))) / beta)
+    y = jnp.where(bx > threshold, x, jnp.log1p(jnp.exp(jnp.where(bx > threshold, threshold, bx))) / beta)
     return y.astype(input.dtype)
 
 
@@ -143,12 +145,13 @@ def tanhshrink(input):
 
 @op(promote="float", inplace=True, method=False, public=False)
 def hardsigmoid(input):
-    return jnp.clip(input + 3, 0, 6) / 6
+    return kinks.hardtanh(input + 3, 0, 6) / 6
 
 
 @op(promote="float", inplace=True, method=False, public=False)
 def hardswish(input):
-    return input * jnp.clip(input + 3, 0, 6) / 6
+    # torch's backward: 0 for x <= -3, x/3 + 1/2 for x < 3, 1 from 3 on
+    return jnp.where(input >= 3, input, input * kinks.hardtanh(input + 3, 0, 6) / 6)
 
 
 @op(promote="float", method=False, public=False)
@@ -183,19 +186,19 @@ def _softmax_prep(input, dim, dtype):
     return x, d
 
 
-@op(static=("dim", "dtype"))
+@op(static=("dim", "dtype"), saves_result="only")
 def softmax(input, dim, dtype=None):
     x, d = _softmax_prep(input, dim, dtype)
     return jax.nn.softmax(_up(x), axis=d).astype(x.dtype) if d is not None else jnp.ones_like(x)
 
 
-@op(static=("dim", "dtype"))
+@op(static=("dim", "dtype"), saves_result="only")
 def log_softmax(input, dim, dtype=None):
     x, d = _softmax_prep(input, dim, dtype)
     return jax.nn.log_softmax(_up(x), axis=d).astype(x.dtype) if d is not None else jnp.zeros_like(x)
 
 
-@op("softmin", static=("dim", "dtype"), public=False, method=False)
+@op("softmin", static=("dim", "dtype"), public=False, method=False, saves_result="only")
 def softmin(input, dim, dtype=None):
     x, d = _softmax_prep(input, dim, dtype)
     return jax.nn.softmax(-_up(x), axis=d).astype(x.dtype) if d is not None else jnp.ones_like(x)
@@ -325,16 +328,22 @@ def _batch_norm(input, running_mean, running_var, weight, bias, momentum, eps, t
     for nm, w in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if w is not None and (w.ndim != 1 or w.shape[0] != c):
             raise RuntimeError(f"{nm} should contain {c} elements not {w.size}")
-    axes = (0,) + tuple(range(2, input.ndim))
-    shp = (1, c) + (1,) * (input.ndim - 2)
     x = _up(input)
+    cl = _cl.use(x)
+    if cl:   # channels-last on XLA:CPU (see channels_last.py)
+        x = _cl.to_last(x)
+        axes, shp = tuple(range(x.ndim - 1)), (1,) * (x.ndim - 1) + (c,)
+    else:
+        axes, shp = (0,) + tuple(range(2, input.ndim)), (1, c) + (1,) * (input.ndim - 2)
     dummy = jnp.zeros((0,), x.dtype)
     if training or running_mean is None:
         mean = jnp.mean(x, axis=axes)
         xc = x - mean.reshape(shp)
         var = jnp.mean(xc * xc, axis=axes)
         y = xc * jax.lax.rsqrt(var + eps).reshape(shp)
-        if running_mean is not None and training:
+        if running_mean is not None and training and x.size == 0:
+            new_rm, new_rv = running_mean, running_var    # torch leaves the statistics of an empty batch alone
+        elif running_mean is not None and training:
             n = x.size // c
             sm = jax.lax.stop_gradient(mean)
             sv = jax.lax.stop_gradient(var) * (n / max(n - 1, 1))
@@ -349,6 +358,8 @@ def _batch_norm(input, running_mean, running_var, weight, bias, momentum, eps, t
         y = y * weight.reshape(shp)
     if bias is not None:
         y = y + bias.reshape(shp)
+    if cl:
+        y = _cl.to_first(y)
     return y.astype(input.dtype), new_rm, new_rv
 
 
@@ -409,9 +420,9 @@ def _normalize(input, p=2.0, dim=1, eps=1e-12):
 
 
 def _pnorm(x, p, axis, keepdims):
-    a = jnp.abs(x)
+    a = kinks.abs(x)
     if p == 2:
-        return jnp.sqrt(jnp.sum(a * a, axis=axis, keepdims=keepdims))
+        return kinks.sqrt_at_zero(jnp.sum(a * a, axis=axis, keepdims=keepdims))
     if p == 1:
         return jnp.sum(a, axis=axis, keepdims=keepdims)
     if p == float("inf"):
@@ -420,7 +431,7 @@ def _pnorm(x, p, axis, keepdims):
         return jnp.min(a, axis=axis, keepdims=keepdims)
     if p == 0:
         return jnp.sum((a != 0).astype(x.dtype), axis=axis, keepdims=keepdims)
-    return jnp.sum(a ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+    return kinks.pow_root_at_zero(jnp.sum(a ** p, axis=axis, keepdims=keepdims), p)
 
 
 # ---------------------------------------------------------------------------------- dropout
@@ -499,14 +510,15 @@ def _one_hot(input, num_classes):
 def cosine_similarity(x1, x2, dim=1, eps=1e-08):
     x1, x2 = jnp.broadcast_arrays(x1, x2)
     d = norm_dim(dim, x1.ndim)
-    n1 = jnp.sqrt(jnp.sum(x1 * x1, axis=d, keepdims=True))
-    n2 = jnp.sqrt(jnp.sum(x2 * x2, axis=d, keepdims=True))
-    a = x1 / jnp.maximum(n1, eps)
-    b = x2 / jnp.maximum(n2, eps)
+    n1 = kinks.sqrt_at_zero(jnp.sum(x1 * x1, axis=d, keepdims=True))
+    n2 = kinks.sqrt_at_zero(jnp.sum(x2 * x2, axis=d, keepdims=True))
+    # torch clamps the norms in place under no_grad: the gradient goes through the unclamped norm
+    a = x1 / (n1 + jax.lax.stop_gradient(jnp.maximum(n1, eps) - n1))
+    b = x2 / (n2 + jax.lax.stop_gradient(jnp.maximum(n2, eps) - n2))
     return jnp.sum(a * b, axis=d)
 
 
-@op(promote="float", static=("p", "keepdim"), method=False)
+@op(promote="float", static=("p", "keepdim"), method=False, saves_result=True)
 def pairwise_distance(x1, x2, p=2.0, eps=1e-06, keepdim=False):
     nd = max(x1.ndim, x2.ndim)
     diff = x1 - x2 + eps
@@ -515,7 +527,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-06, keepdim=False):
     return _pnorm(diff, p, -1, keepdim)
 
 
-@op(promote="float", static=("p",), method=False)
+@op(promote="float", static=("p",), method=False, saves_result=True)
 def pdist(input, p=2.0):
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
@@ -523,10 +535,8 @@ def pdist(input, p=2.0):
     i, j = np.triu_indices(n, 1)
     diff = input[i] - input[j]
     if p == 2:
-        # safe sqrt: zero distance gives a zero gradient, as torch
-        s = jnp.sum(diff * diff, -1)
-        pos = s > 0
-        return jnp.where(pos, jnp.sqrt(jnp.where(pos, s, 1)), 0)
+        # zero distance gives a zero gradient, as torch
+        return kinks.sqrt_at_zero(jnp.sum(diff * diff, -1))
     return _pnorm(diff, p, -1, False)
 
 
@@ -546,7 +556,7 @@ def _same_size(input, target, name=None):
 @op(promote="same", static=("reduction",), method=False, public=False)
 def l1_loss(input, target, reduction="mean"):
     i, t = _same_size(input, target)
-    return _reduce(jnp.abs(i - t), reduction)
+    return _reduce(kinks.abs(i - t), reduction)
 
 
 @op(promote="same", static=("reduction",), method=False, public=False)
@@ -631,19 +641,33 @@ def _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction, na
         lp = logp * w.reshape(wshape) if weight is not None else logp
         smooth = jnp.where(ign, 0, -jnp.sum(lp, axis=cdim))
         if reduction == "mean":
-            denom = jnp.sum(wt)
-            return (1 - label_smoothing) * jnp.sum(nll) / denom + label_smoothing / C * jnp.sum(smooth) / denom
+            return _weighted_mean((1 - label_smoothing) * jnp.sum(nll) + label_smoothing / C * jnp.sum(smooth),
+                                  jnp.sum(wt))
         if reduction == "sum":
             return (1 - label_smoothing) * jnp.sum(nll) + label_smoothing / C * jnp.sum(smooth)
         return (1 - label_smoothing) * nll + label_smoothing / C * smooth
     if reduction == "mean":
-        return jnp.sum(nll) / jnp.sum(wt)
+        return _weighted_mean(jnp.sum(nll), jnp.sum(wt))
     return _reduce(nll, reduction)
+
+
+def _weighted_mean(total, denom):
+    """total / denom; with zero total weight (every target ignored) the value is 0/0 = nan, as in torch, but
+    the gradient is zero like torch's nll backward, not the nan that differentiating 0/0 would give."""
+    safe = jnp.where(denom == 0, 1, denom)
+    return jnp.where(denom == 0, jnp.array(jnp.nan, total.dtype), total / safe)
+
+
+def _class_weight_dtype(input, target, weight):
+    """With class-index targets torch's nll kernel takes the weight in the input's dtype, no promotion."""
+    if weight is not None and jnp.issubdtype(target.dtype, jnp.integer) and weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {_tn(input.dtype)} but found {_tn(weight.dtype)}")
 
 
 @op(static=("reduction", "label_smoothing"), method=False, public=False, check=check_class_target)
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     _need_float(input, "log_softmax_lastdim_kernel_impl")
+    _class_weight_dtype(input, target, weight)
     x = _up(input)
     cdim = 0 if x.ndim == 1 else 1
     if x.ndim == 0:
@@ -655,6 +679,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 @op(static=("reduction",), method=False, public=False, check=check_class_target)
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    _class_weight_dtype(input, target, weight)
     return _nll_core(input, target, weight, ignore_index, 0.0, reduction, "nll").astype(input.dtype)
 
 
@@ -729,7 +754,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
 
 @op(promote="same", static=("reduction",), method=False)
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
-    return _reduce(jnp.maximum(-target * (input1 - input2) + margin, 0), reduction)
+    return _reduce(kinks.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
 @op(promote="same", static=("reduction",), method=False)

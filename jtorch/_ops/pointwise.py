@@ -3,6 +3,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
 
+from . import kinks
 from .registry import op, alias, overload, OPS
 from .util import TorchTypeError, not_implemented, TorchNotImplementedError
 
@@ -15,7 +16,12 @@ def _unary_float(name, f, inplace=True, linear=False):
         if input.dtype in _LOW:   # torch's CPU kernels compute half/bfloat16 in float32
             return f(input.astype(jnp.float32)).astype(input.dtype)
         return f(input)
-    op(name, promote="float", inplace=inplace, linear=linear)(_named(name, impl))
+    op(name, promote="float", inplace=inplace, linear=linear,
+       saves_result="only" if name in _RESULT_ONLY else False)(_named(name, impl))
+
+
+# torch's derivative of these reads the result, not the input (exp' = exp): see OpDef.saves_result
+_RESULT_ONLY = frozenset(["exp", "exp2", "expm1", "sqrt", "rsqrt", "sigmoid", "tan", "tanh", "reciprocal"])
 
 
 def _tail_ops():
@@ -72,7 +78,7 @@ alias("negative", "neg")
 def abs(input):
     if input.dtype == jnp.bool_:
         raise not_implemented("abs", input.dtype)
-    return jnp.abs(input)
+    return kinks.abs(input) if jnp.issubdtype(input.dtype, jnp.floating) else jnp.abs(input)
 
 
 alias("absolute", "abs")
@@ -94,7 +100,7 @@ def _sign(x):
     return jnp.sign(x)
 
 
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, saves_result=True)
 def sgn(input):
     return _sign(input)
 
@@ -310,7 +316,11 @@ def _bool_pow(b):
         raise not_implemented("pow", "bool")
 
 
-@op(promote="same", inplace=True, check=_bool_pow)
+def _tensor_exponent(arrays):   # torch's PowBackward1/2 (tensor exponent) save the result too
+    return hasattr(arrays[1], "dtype")
+
+
+@op(promote="same", inplace=True, check=_bool_pow, saves_result=_tensor_exponent)
 def pow(input, exponent):
     if input.dtype == jnp.bool_:
         return jnp.where(jnp.asarray(exponent).astype(bool), input, True)
@@ -327,7 +337,7 @@ def pow(input, exponent):
     return jnp.power(input, exponent)
 
 
-@op(promote="float")
+@op(promote="float", saves_result=_tensor_exponent)
 def float_power(input, exponent):
     return jnp.power(input.astype(jnp.complex128 if jnp.iscomplexobj(input) else jnp.float64),
                      jnp.asarray(exponent).astype(jnp.complex128 if jnp.iscomplexobj(input) else jnp.float64))
@@ -353,15 +363,16 @@ def minimum(input, other):
 
 @op(promote="same", inplace=True)
 def fmax(input, other):
-    return jnp.fmax(input, other)
+    # torch: input takes the gradient on ties and wherever other is nan
+    return jnp.where((input >= other) | (other != other), input, other)
 
 
 @op(promote="same", inplace=True)
 def fmin(input, other):
-    return jnp.fmin(input, other)
+    return jnp.where((input <= other) | (other != other), input, other)
 
 
-@op(promote="float", inplace=True)
+@op(promote="float", inplace=True, saves_result=True)
 def hypot(input, other):
     return jnp.hypot(input, other)
 
@@ -381,17 +392,27 @@ def xlogy(input, other):
     return jss.xlogy(input, other)
 
 
-@op(promote="same", inplace=True)
+@op(promote="same", inplace=True, saves_result=True)
 def copysign(input, other):
     return jnp.copysign(input.astype(jnp.result_type(input, jnp.float32)) if jnp.issubdtype(input.dtype, jnp.integer) else input, other)
 
 
 @op(promote="same", inplace=True)
 def nextafter(input, other):
-    return jnp.nextafter(input, other)
+    return _nextafter(input, other)
 
 
-@op(promote="float", inplace=True)
+@jax.custom_jvp
+def _nextafter(x, y):
+    return jnp.nextafter(x, y)
+
+
+# torch's derivative: the identity for input (a one-ulp step), zero for other (jax defines none)
+_nextafter.defjvps(lambda t, ans, x, y: jnp.broadcast_to(t, ans.shape),
+                   lambda t, ans, x, y: jnp.zeros(ans.shape, ans.dtype))
+
+
+@op(promote="float", inplace=True, saves_result=True)
 def ldexp(input, other):
     return input * jnp.exp2(other)
 
@@ -440,9 +461,9 @@ def clamp(input, min=None, max=None):
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     out = input
     if min is not None:
-        out = jnp.maximum(out, min)
+        out = kinks.clamp_min(out, min)
     if max is not None:
-        out = jnp.minimum(out, max)
+        out = kinks.clamp_max(out, max)
     return out
 
 
@@ -451,17 +472,30 @@ alias("clip", "clamp")
 
 @op(promote="same", inplace=True)
 def clamp_min(input, min):
-    return jnp.maximum(input, min)
+    return kinks.clamp_min(input, min)
 
 
 @op(promote="same", inplace=True)
 def clamp_max(input, max):
-    return jnp.minimum(input, max)
+    return kinks.clamp_max(input, max)
 
 
-@op(promote="same", operands=("input", "other"))
-def where(condition, input, other):
+@op(promote="same", operands=("input", "other"), public=False, method=False)
+def _where(condition, input, other):
     return jnp.where(condition.astype(bool), input, other)
+
+
+@overload("where", method=False)
+def where(condition, input=None, other=None, *, out=None):
+    # torch.where(condition) alone is torch.nonzero(condition, as_tuple=True)
+    if input is None and other is None:
+        if out is not None:
+            raise TypeError("where() got an unexpected keyword argument 'out' with condition only")
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() received an invalid combination of arguments: give condition alone, or condition, input and other")
+    return OPS["_where"](condition, input, other, **({} if out is None else {"out": out}))
 
 
 @op(promote="same", inplace=True)
@@ -505,7 +539,7 @@ def imag(input):
     return jnp.imag(input)
 
 
-@op(promote="float")
+@op(promote="float", saves_result="only")
 def polar(abs, angle):
     return abs * jnp.cos(angle) + 1j * abs * jnp.sin(angle)
 

@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _dtype as D
+from . import kinks
 from .registry import op, alias, overload, OPS
 from .util import norm_dim, norm_dims
 
@@ -36,7 +37,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     return jnp.nansum(input, axis=_axes(dim, input.ndim), keepdims=keepdim, dtype=_acc_dtype(input, dtype))
 
 
-@op(static=("dim", "keepdim", "dtype"), out="dtype")
+@op(static=("dim", "keepdim", "dtype"), out="dtype", saves_result=True)
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     return jnp.prod(input, axis=_axes(dim, input.ndim), keepdims=keepdim, dtype=_acc_dtype(input, dtype))
 
@@ -70,12 +71,12 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     return jnp.nanmean(input.astype(dt), axis=_axes(dim, input.ndim), keepdims=keepdim)
 
 
-@op(static=("dim", "keepdim"))
+@op(static=("dim", "keepdim"), saves_result=True)
 def amax(input, dim=(), keepdim=False):
     return jnp.max(input, axis=_axes(dim, input.ndim), keepdims=keepdim)
 
 
-@op(static=("dim", "keepdim"))
+@op(static=("dim", "keepdim"), saves_result=True)
 def amin(input, dim=(), keepdim=False):
     return jnp.min(input, axis=_axes(dim, input.ndim), keepdims=keepdim)
 
@@ -125,8 +126,8 @@ def _max_all_impl(f, name):
     return impl
 
 
-op("_max_all", public=False, method=False)(_max_all_impl(jnp.max, "max"))
-op("_min_all", public=False, method=False)(_max_all_impl(jnp.min, "min"))
+op("_max_all", public=False, method=False, saves_result=True)(_max_all_impl(jnp.max, "max"))
+op("_min_all", public=False, method=False, saves_result=True)(_max_all_impl(jnp.min, "min"))
 
 
 def _dim_select(argf, name):
@@ -191,7 +192,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _var(input, dim, c, keepdim)
 
 
-@op(static=("dim", "unbiased", "keepdim", "correction"))
+@op(static=("dim", "unbiased", "keepdim", "correction"), saves_result=True)
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dim, c = _var_args(dim, unbiased, correction)
     return jnp.sqrt(_var(input, dim, c, keepdim))
@@ -203,25 +204,25 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _var(input, dim, c, keepdim), jnp.mean(input, axis=_axes(dim, input.ndim), keepdims=keepdim)
 
 
-@op(static=("dim", "unbiased", "keepdim", "correction"), method=False)
+@op(static=("dim", "unbiased", "keepdim", "correction"), method=False, saves_result=(0,))
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dim, c = _var_args(dim, unbiased, correction)
     return jnp.sqrt(_var(input, dim, c, keepdim)), jnp.mean(input, axis=_axes(dim, input.ndim), keepdims=keepdim)
 
 
-@op(static=("dim", "keepdim"))
+@op(static=("dim", "keepdim"), saves_result=True)
 def logsumexp(input, dim, keepdim=False):
     x = input if jnp.issubdtype(input.dtype, jnp.inexact) else input.astype(np.float32)
     return jax.scipy.special.logsumexp(x, axis=_axes(dim, input.ndim), keepdims=keepdim)
 
 
-@op(static=("p", "dim", "keepdim", "dtype"))
+@op(static=("p", "dim", "keepdim", "dtype"), saves_result=True)
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     x = input.astype(dtype.np) if dtype is not None else input
     ax = _axes(dim, x.ndim)
-    a = jnp.abs(x)
+    a = kinks.abs(x)
     if p == "fro" or p == 2 or p is None:
-        return jnp.sqrt(jnp.sum(a * a, axis=ax, keepdims=keepdim))
+        return kinks.sqrt_at_zero(jnp.sum(a * a, axis=ax, keepdims=keepdim))
     if p == "nuc":
         return jnp.sum(jnp.linalg.svd(x, compute_uv=False), axis=-1)
     if p == float("inf"):
@@ -232,7 +233,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         return jnp.sum(a != 0, axis=ax, keepdims=keepdim).astype(a.dtype)
     if p == 1:
         return jnp.sum(a, axis=ax, keepdims=keepdim)
-    return jnp.sum(a ** p, axis=ax, keepdims=keepdim) ** (1.0 / p)
+    return kinks.pow_root_at_zero(jnp.sum(a ** p, axis=ax, keepdims=keepdim), p)
 
 
 def _scan_dtype(x, dtype):
@@ -246,14 +247,14 @@ def cumsum(input, dim, *, dtype=None):
     return jnp.cumsum(x, axis=d) if input.ndim else x
 
 
-@op(static=("dim", "dtype"), inplace=True)
+@op(static=("dim", "dtype"), inplace=True, saves_result=True)
 def cumprod(input, dim, *, dtype=None):
     d = norm_dim(dim, input.ndim)
     x = input.astype(_scan_dtype(input, dtype))
     return jnp.cumprod(x, axis=d) if input.ndim else x
 
 
-@op(static=("dim",))
+@op(static=("dim",), saves_result=True)
 def logcumsumexp(input, dim):
     d = norm_dim(dim, input.ndim)
     return jax.lax.cumlogsumexp(input, axis=d) if input.ndim else input
@@ -351,7 +352,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return v, sel.astype(np.int64)
 
 
-@op("_median_all", public=False, method=False)
+@op("_median_all", public=False, method=False, saves_result=True)
 def _median_all(input):
     x = input.reshape(-1)
     if x.size == 0:
@@ -380,7 +381,7 @@ def median(input, dim=None, keepdim=False):
     return OPS["_median_dim"](input, dim, keepdim)
 
 
-@op("_nanmedian_all", public=False, method=False)
+@op("_nanmedian_all", public=False, method=False, saves_result=True)
 def _nanmedian_all(input):
     x = input.reshape(-1)
     s = jnp.sort(x)  # NaNs sort last

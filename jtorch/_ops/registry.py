@@ -38,7 +38,8 @@ _RETURN_TYPES = {}
 
 class OpDef:
     def __init__(self, impl, name, promote, static, lists, operands, method, inplace, out, view,
-                 differentiable, linear, returns, public, doc_note, check, autocast=None, nondiff_outputs=()):
+                 differentiable, linear, returns, public, doc_note, check, autocast=None, nondiff_outputs=(),
+                 saves_result=False):
         self.impl = impl
         self.name = name
         self.promote = promote
@@ -65,6 +66,11 @@ class OpDef:
         self.view = view
         self.differentiable = differentiable
         self.linear = linear
+        # torch's backward formula reads the op's result (exp, tanh, prod...): writing the result in
+        # place before backward raises. "only": the result instead of the input (the input may be
+        # written); True: both; a tuple: those output positions; a callable of the kernel's inputs
+        # (arrays or Python scalars: pow saves its result only for a tensor exponent) returning one. Which inputs are read comes from the vjp (autograd/saved.py).
+        self.saves_result = saves_result
         self.returns = _return_type(name.lstrip("_").removesuffix("_dim").removesuffix("_all"), returns) \
             if returns else None
         self.public = public
@@ -257,11 +263,12 @@ def freeze(v):
 
 def op(name=None, *, promote=None, static=(), lists=(), operands=None, method=True, inplace=False,
        out=None, view=False, differentiable=True, linear=False, returns=None, public=True,
-       doc_note=None, check=None, nondiff_outputs=()):
+       doc_note=None, check=None, nondiff_outputs=(), saves_result=False):
     """Declare an op. See the module docstring."""
     def deco(impl):
         d = OpDef(impl, name or impl.__name__, promote, static, lists, operands, method, inplace, out,
-                  view, differentiable, linear, returns, public, doc_note, check, nondiff_outputs=nondiff_outputs)
+                  view, differentiable, linear, returns, public, doc_note, check, nondiff_outputs=nondiff_outputs,
+                  saves_result=saves_result)
         _register(d.name, d)
         return d
     return deco

@@ -53,3 +53,13 @@ def _sample_binomial(key, total_count, probs, shape):
 @op("_sample_categorical", static=("shape",), public=False, method=False, differentiable=False)
 def _sample_categorical(key, logits, shape):
     return jax.random.categorical(key, logits, axis=-1, shape=shape).astype(jnp.int64)
+
+
+def _sample_of(sample, input):
+    """A sample already drawn from `input` (its probabilities / rates), tied to it in the graph:
+    torch's bernoulli(p) and poisson(rate) outputs require grad, with a zero derivative."""
+    return sample
+
+
+for _kind in ("bernoulli", "poisson"):   # two names only so grad_fn reads BernoulliBackward0 / PoissonBackward0
+    op(f"_{_kind}_sample_of", public=False, method=False)(_sample_of)

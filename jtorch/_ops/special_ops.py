@@ -12,7 +12,13 @@ def _tail():
 
 
 def _S(name, promote="float", **kw):
+    kw.setdefault("saves_result", _SAVES_RESULT.get(name, False))
     return op("special_" + name, method=False, public=False, promote=promote, **kw)
+
+
+# torch's derivatives of these read the result ("only": instead of the input); OpDef.saves_result
+_SAVES_RESULT = {"expit": "only", "exp2": "only", "expm1": "only", "ndtri": "only", "i0e": True, "i1": True,
+                 "i1e": True, "log_ndtr": True, "erfcx": True}
 
 
 _UNARY = {

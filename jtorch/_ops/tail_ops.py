@@ -833,7 +833,7 @@ def lu(A, pivot=True, get_infos=False, out=None):
     return (r[0], r[1], r[2]) if get_infos else (r[0], r[1])
 
 
-@op(method=True, operands=("b", "LU_data"), promote="same")
+@op(method=True, operands=("b", "LU_data"), promote="same", saves_result=True)
 def lu_solve(b, LU_data, LU_pivots):
     return OPS["linalg_lu_solve"].impl(LU_data, LU_pivots, b)
 
@@ -1331,7 +1331,10 @@ def _fractional_max_pool(input, samples, kernel_size, output_size):
         if o_ + k_ - 1 > s_:
             raise RuntimeError(f"fractional_max_pool{nd}d(): pool size {k_} and output size {o_} are too large "
                                f"for input size {s_}")
-    u = samples.astype(x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32)
+    if samples.ndim != 3 or samples.shape[0] < x.shape[0]:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    # torch uses the first N rows (an unbatched input takes row 0)
+    u = samples[:x.shape[0]].astype(x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32)
     order = [1, 0] if nd == 2 else list(range(nd))   # torch: 2-D samples are (w, h); 3-D (t, h, w)
     starts = [_frac_starts(u[..., order[d]], sp[d], kernel_size[d], output_size[d]) for d in range(nd)]
 

@@ -37,6 +37,8 @@ _LOWER_CPU = {
     "conv1d", "conv2d", "conv3d", "bmm", "mm", "linalg_vecdot", "baddbmm", "addmm", "addbmm", "linear", "matmul",
     "conv_tbc", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "prelu", "scaled_dot_product_attention",
     "_lstm_layer", "_gru_layer", "_rnn_layer", "einsum", "linalg_multi_dot", "chain_matmul",
+    # composite in ATen (they call mm under autocast), so CPU autocast runs them in the lower dtype
+    "tensordot", "inner",
 }
 _FP32_CPU = {
     "avg_pool3d", "binary_cross_entropy", "grid_sample", "polar", "prod", "quantile", "nanquantile", "stft", "cdist",
@@ -56,7 +58,7 @@ _FP32_CPU = {
 }
 TABLES = {
     "cuda": ({n: "lower" for n in _LOWER_CUDA} | {n: "fp32" for n in _FP32_CUDA} | {n: "promote" for n in _PROMOTE}),
-    "cpu": ({n: "lower" for n in _LOWER_CPU} | {n: "fp32" for n in _FP32_CPU} | {n: "promote" for n in _PROMOTE}),
+    "cpu": ({n: "promote" for n in _PROMOTE} | {n: "lower" for n in _LOWER_CPU} | {n: "fp32" for n in _FP32_CPU}),
 }
 TABLES["xla"] = TABLES["tpu"] = TABLES["cuda"]
 DEFAULT_DTYPE = {"cuda": D.float16, "cpu": D.bfloat16, "xla": D.bfloat16, "tpu": D.bfloat16, "mps": D.float16}

@@ -26,9 +26,9 @@ class FunctionCtx:
                                "backward.")
         for item in getattr(self, "_versions", []):
             if item is not None and item[0]._version != item[1]:
-                raise RuntimeError("one of the variables needed for gradient computation has been modified by an "
-                                   f"inplace operation: is at version {item[0]._version}; expected version {item[1]} "
-                                   "instead.")
+                from .graph import _modified_message
+                t = item[0]
+                raise RuntimeError(_modified_message(t._value, t._version, item[1], t))
         return tuple(getattr(self, "to_save", ()))
 
     saved_variables = saved_tensors

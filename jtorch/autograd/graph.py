@@ -123,7 +123,8 @@ class OpNode(Node):
         self.arrays = arrays
         self.mask = mask
         self.edges = edges
-        # [(version counter, version at record time, input index, weakref to the Tensor)] of non-linear inputs
+        # [(version counter, version at record time, input index, weakref to the Tensor)] of the tensor
+        # inputs of non-linear ops; saved outputs: (counter, 0, ~output index, (shape, dtype))
         self.saved = saved
         self.n_out = n_out
         self.seq = next(_seq)
@@ -153,10 +154,17 @@ class OpNode(Node):
                 "they have already been freed). Saved intermediate values of the graph are freed when you call "
                 ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
                 "graph a second time or if you need to access saved tensors after calling backward.")
+        reads = None
         for vc, ver, i, ref in self.saved:
             now = vc[0] if len(vc) == 1 else vc[0] - vc[1]   # writes through .data do not count
             if now != ver:
-                raise RuntimeError(_modified_message(self.arrays[i], now, ver, ref()))
+                if i < 0:   # a saved output (exp's result): torch names this node as its producer
+                    raise RuntimeError(_modified_message(_ShapeDtype(*ref), now, ver, None, (self, ~i)))
+                if reads is None:   # which inputs the backward reads: decided only when one changed
+                    from .saved import inputs_read
+                    reads = inputs_read(self.kernel, self.mask, self.arrays)
+                if i in reads:
+                    raise RuntimeError(_modified_message(self.arrays[i], now, ver, ref()))
 
     def apply_grads(self, cts, create_graph):
         """cts: one cotangent per output (jax arrays, or Tensors when create_graph; None where no
@@ -210,20 +218,29 @@ class OpNode(Node):
             self.arrays = None
 
 
-def _modified_message(a, version, expected, tensor):
-    """torch's message for a saved input modified in place: its type and shape, the node that
-    now produces it (as torch names it: "Mul" for MulBackward0), the versions and a hint."""
+class _ShapeDtype:
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+
+
+def _modified_message(a, version, expected, tensor, producer_of_output=None):
+    """torch's message for a saved tensor modified in place: its type and shape, the node that
+    now produces it (as torch names it: "Mul" for MulBackward0), the versions and a hint. A saved
+    output is named as output `idx` of the node that saved it: `producer_of_output` (node, idx)."""
     from .. import _dtype as D
     dt = D._BY_NP.get(a.dtype) or D.from_np(a.dtype)
-    tname = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-             "complex64": "ComplexFloat", "complex128": "ComplexDouble", "int64": "Long", "int32": "Int",
-             "bool": "Bool"}.get(dt.name, dt.name)
+    # torch prints the legacy type name where one exists (torch.FloatTensor), else CPU<Name>Type
+    tname = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
+             "int64": "torch.LongTensor", "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
+             "int8": "torch.CharTensor", "uint8": "torch.ByteTensor", "bfloat16": "CPUBFloat16Type",
+             "complex64": "CPUComplexFloatType", "complex128": "CPUComplexDoubleType",
+             "bool": "CPUBoolType"}.get(dt.name, dt.name)
     producer = ""
-    fn = getattr(tensor, "grad_fn", None)
+    fn, idx = producer_of_output or (getattr(tensor, "grad_fn", None), getattr(tensor, "_out_idx", 0))
     if fn is not None:
         n = fn.name()
-        n = "torch::autograd::CopySlices" if n == "CopySlices" else re.sub(r"Backward\d*$", "", n)
-        producer = f", which is output {tensor._out_idx} of {n},"
+        n = "torch::autograd::CopySlices" if n == "CopySlices" else re.sub(r"Backward0?$", "", n).replace("Backward", "")
+        producer = f", which is output {idx} of {n},"
     if anomaly.ENABLED[0]:
         hint = ("the backtrace further above shows the operation that failed to compute its gradient. The variable "
                 "in question was changed in there or anywhere later. Good luck!")
@@ -231,7 +248,7 @@ def _modified_message(a, version, expected, tensor):
         hint = ("enable anomaly detection to find the operation that failed to compute its gradient, with "
                 "torch.autograd.set_detect_anomaly(True, check_nan=False).")
     return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
-            f"[torch.{tname}Tensor [{', '.join(map(str, a.shape))}]]{producer} is at version {version}; expected "
+            f"[{tname} [{', '.join(map(str, a.shape))}]]{producer} is at version {version}; expected "
             f"version {expected} instead. Hint: {hint}")
 
 
@@ -301,6 +318,9 @@ _NAMES = {
     "embedding": "EmbeddingBackward0", "_dropout_apply": "MulBackward0", "unbind": "UnbindBackward0",
     "expand": "ExpandBackward0", "broadcast_to": "ExpandBackward0", "permute": "PermuteBackward0",
     "squeeze": "SqueezeBackward1", "unsqueeze": "UnsqueezeBackward0", "clone": "CloneBackward0",
+    "norm": "LinalgVectorNormBackward0", "linalg_norm": "LinalgVectorNormBackward0",
+    "_bernoulli_sample_of": "BernoulliBackward0", "_poisson_sample_of": "PoissonBackward0",
+    "linalg_matrix_norm": "LinalgVectorNormBackward0",
 }
 
 
@@ -311,18 +331,36 @@ def record(kernel, arrays, leaves, outs, linear, inplace_self=None, nondiff=None
     mask = []
     edges = []
     saved = []
+    if linear:
+        save_in = False
+    else:
+        # what torch's formula saves: the outputs an op declares (exp's result), and the inputs'
+        # versions (every tensor input here; backward keeps those its vjp reads: autograd/saved.py)
+        plan = kernel._reads.get(None)
+        if plan is None:
+            from .saved import output_plan
+            plan = kernel._reads[None] = output_plan(kernel, arrays, len(outs))
+        save_in = plan[1]
     for i, v in enumerate(leaves):
-        if isinstance(v, Tensor) and v._requires_grad:
-            mask.append(True)
-            fn = v.grad_fn
-            edges.append((fn, v._out_idx) if fn is not None else edge_of(v))
-            if not linear and v is not inplace_self:
+        if isinstance(v, Tensor):
+            if v._requires_grad:
+                mask.append(True)
+                fn = v.grad_fn
+                edges.append((fn, v._out_idx) if fn is not None else edge_of(v))
+            else:
+                mask.append(False)
+            if save_in and v is not inplace_self:
                 vc = v._vc
                 if vc is None:
                     vc = v._vc = [0]
                 saved.append((vc, vc[0] if len(vc) == 1 else vc[0] - vc[1], i, weakref.ref(v)))
         else:
             mask.append(False)
+    if not linear and plan[0]:
+        for j in plan[0]:
+            o = outs[j]
+            vc = o._vc = [0]   # a fresh output: version 0
+            saved.append((vc, 0, ~j, (o._data.shape, o._data.dtype)))
     node = OpNode(kernel, arrays, tuple(mask), edges, saved, len(outs), linear)
     if anomaly.ENABLED[0]:
         anomaly.stamp(node)

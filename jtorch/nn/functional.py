@@ -355,6 +355,10 @@ def _verify_spatial_size(size):
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-05):
     if training:
         _verify_batch_size(input.size())
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    elif eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     if input.dim() < 2:
         raise ValueError(f"Expected 2D or higher input (got {input.dim()}D input)") if input.dim() else \
             RuntimeError("batch_norm(): input must be at least 2-D")
@@ -627,8 +631,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if tuple(var.size()) != tuple(input.size()):
         if tuple(input.size()[:-1]) == tuple(var.size()):
             var = var.unsqueeze(-1)
-        elif tuple(input.size()[:-1]) == tuple(var.size()[:-1]) and var.size(-1) == 1:
-            pass
+        elif input.dim() == var.dim() and sum(v for i, v in zip(input.size(), var.size()) if i != v) == 1:
+            pass    # homoscedastic: var broadcasts along the one mismatched dimension (size 1)
         else:
             raise ValueError("var is of incorrect size")
     _check_reduction(reduction)

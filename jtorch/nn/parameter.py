@@ -89,7 +89,7 @@ class UninitializedTensorMixin:
         if device is None:
             device = self._init_device
         if dtype is None:
-            dtype = self._init_dtype
+            dtype = self.dtype
         if isinstance(shape, int):
             shape = (shape,)
         t = empty(tuple(shape), device=device, dtype=dtype)
@@ -109,7 +109,8 @@ class UninitializedTensorMixin:
 
     @property
     def dtype(self):
-        return self._init_dtype
+        # the placeholder's dtype: Module.to(dtype) converts it (like torch's `param.data = ...`)
+        return D.from_np(self._data.dtype)
 
     @property
     def device(self):

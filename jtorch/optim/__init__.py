@@ -11,10 +11,13 @@ from .nadam import NAdam
 from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
+from ._adafactor import Adafactor
+from ._muon import Muon
+from .sparse_adam import SparseAdam
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD", "NAdam", "RAdam",
-           "RMSprop", "Rprop", "LBFGS", "lr_scheduler", "swa_utils", "from_optax"]
+           "RMSprop", "Rprop", "LBFGS", "Adafactor", "Muon", "SparseAdam", "lr_scheduler", "swa_utils", "from_optax"]
 
 
 def __getattr__(name):

@@ -94,11 +94,16 @@ def sgd(p, g, st, h, *, maximize, wd, momentum, nesterov):
         g = _add(g, p, h["weight_decay"])
     if momentum:
         buf = st["momentum_buffer"]
+        fresh = st.get("fresh")
         if buf is None:
             buf = g
         else:
             buf = _add(_mul(buf, h["momentum"]), g, 1 - h["dampening"])
+            if fresh is not None:   # a buffer primed by jtorch.compile: torch's first step is buf = grad
+                buf = jnp.where(fresh, g, buf)
         st = {"momentum_buffer": buf}
+        if fresh is not None:
+            st["fresh"] = jnp.zeros_like(fresh)
         g = _add(g, buf, h["momentum"]) if nesterov else buf
     return _add(p, g, -h["lr"]), st
 
@@ -169,7 +174,7 @@ def adamax(p, g, st, h, *, maximize, wd):
     return _addcdiv(p, -clr, m, e), {"step": step, "exp_avg": m, "exp_inf": e}
 
 
-def asgd(p, g, st, h, *, maximize, wd):
+def asgd(p, g, st, h, *, maximize, wd, scalar_f64=False):
     if maximize:
         g = -g
     step = _inc(st["step"])
@@ -182,8 +187,11 @@ def asgd(p, g, st, h, *, maximize, wd):
     mu, ax = st["mu"], st["ax"]
     ax = jnp.where(mu != 1, ax + (p - ax) * mu.astype(ax.dtype), p)
     s = step.astype(F64)
-    new_eta = (lr / ((1 + lambd * lr * s) ** h["alpha"])).astype(st["eta"].dtype)
-    new_mu = (1 / jnp.maximum(1.0, s - h["t0"])).astype(mu.dtype)
+    # torch.as_tensor(python float) makes a default-dtype tensor that is then copied into eta/mu: after a
+    # load_state_dict cast them to a float64 parameter's dtype, they still hold default-dtype-rounded values
+    sdt = F64 if scalar_f64 else jnp.float32
+    new_eta = (lr / ((1 + lambd * lr * s) ** h["alpha"])).astype(sdt).astype(st["eta"].dtype)
+    new_mu = (1 / jnp.maximum(1.0, s - h["t0"])).astype(sdt).astype(mu.dtype)
     return p, {"step": step, "eta": new_eta, "mu": new_mu, "ax": ax}
 
 
@@ -277,6 +285,83 @@ def rprop(p, g, st, h, *, maximize):
     g = jnp.where(sign == etaminus, jnp.zeros((), g.dtype), g)
     p = _r(p + -jnp.sign(g) * ss, p)
     return p, {"step": step, "prev": g, "step_size": ss}
+
+
+def adafactor(p, g, st, h, *, maximize, wd):
+    """torch's Adafactor: factored second moment (row/col) for >=2-D tensors, a full one for vectors; the
+    Python-float scalars torch computes with .item() (rho, alpha, the clipping denominator) are float64 here."""
+    if maximize:
+        g = -g
+    step = _inc(st["step"])
+    s = step.astype(F64)
+    lr = h["lr"]
+    eps1 = h["eps1"] if "eps1" in h else jnp.finfo(p.dtype).eps
+    one_minus_beta2 = s ** h["beta2_decay"]
+    rho = jnp.minimum(lr, 1 / s ** 0.5)
+    alpha = jnp.maximum(h["eps2"], jnp.linalg.norm(p).astype(F64) / p.size ** 0.5) * rho
+    if wd:
+        p = _mul(p, 1 - lr * h["weight_decay"])
+    new = {"step": step}
+    if g.ndim > 1:
+        def mean_sq(axis):
+            n = jnp.linalg.norm(g, axis=axis, keepdims=True)
+            return _div(_r(n * n, n), g.shape[axis])
+        row = _lerp(st["row_var"], mean_sq(-1), one_minus_beta2)
+        col = _lerp(st["col_var"], mean_sq(-2), one_minus_beta2)
+        new.update(row_var=row, col_var=col)
+        var = _r(row @ col, row)
+        var = _r(var / jnp.maximum(jnp.mean(row, axis=-2, keepdims=True), _c(eps1, row)), var)
+    else:
+        var = _lerp(st["variance"], _r(g * g, g), one_minus_beta2)
+        new["variance"] = var
+    update = _r(jax.lax.rsqrt(jnp.maximum(var, _c(eps1 * eps1, var))) * g, g)
+    denom = jnp.maximum(1.0, jnp.linalg.norm(update).astype(F64) / (update.size ** 0.5 * h["d"]))
+    return _add(p, update, -alpha / denom), new
+
+
+def _newton_schulz(x, a, b, c, steps, eps):
+    """torch's Muon orthogonalization, in bfloat16 as torch runs it: each matmul accumulates in float32 and its
+    result (addmm's beta*C + alpha*A@B included) is rounded once to bfloat16."""
+    bf = jnp.bfloat16
+    o = x.astype(bf)
+    tall = x.shape[0] > x.shape[1]
+    if tall:
+        o = o.T
+    f32 = jnp.float32
+    n = jnp.linalg.norm(o.astype(f32)).astype(bf)
+    o = (o.astype(f32) / jnp.maximum(n, jnp.asarray(eps, bf)).astype(f32)).astype(bf)
+
+    def mm(u, v):
+        return jnp.matmul(u, v, preferred_element_type=f32)
+    a, b, c = (jnp.asarray(v).astype(f32) for v in (a, b, c))
+    for _ in range(steps):
+        gram = mm(o, o.T).astype(bf)
+        upd = (b * gram.astype(f32) + c * mm(gram, gram)).astype(bf)
+        o = (a * o.astype(f32) + mm(upd, o)).astype(bf)
+    return o.T if tall else o
+
+
+def muon(p, g, st, h, *, nesterov, ns_steps, adjust_lr_fn, lr_f32=False):
+    mom = h["momentum"]
+    buf = _lerp(st["momentum_buffer"], g, 1 - mom)
+    upd = _lerp(g, buf, mom) if nesterov else buf
+    upd = _newton_schulz(upd, h["a"], h["b"], h["c"], ns_steps, h["eps"])
+    A, B = p.shape[:2]
+    if adjust_lr_fn is None or adjust_lr_fn == "original":
+        ratio = max(1, A / B) ** 0.5
+    elif adjust_lr_fn == "match_rms_adamw":
+        ratio = 0.2 * max(A, B) ** 0.5
+    else:
+        ratio = 1.0
+    lr = h["lr"]
+    decay, step = 1 - lr * h["weight_decay"], lr * ratio
+    if lr_f32:   # a float32 Tensor lr: torch's products with it are float32 ops (Python scalars cast first)
+        f32 = jnp.float32
+        lr32 = lr.astype(f32)
+        decay = 1 - lr32 * jnp.asarray(h["weight_decay"]).astype(f32)
+        step = lr32 * jnp.asarray(ratio, f32)
+    p = _mul(p, decay)
+    return _add(p, upd.astype(p.dtype), -step), {"momentum_buffer": buf}
 
 
 # ---------------------------------------------------------------------------------------- driver

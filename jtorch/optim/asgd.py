@@ -22,7 +22,8 @@ class ASGD(_RuleOptimizer):
         super().__init__(params, defaults)
 
     def _flags(self, group):
-        return {"maximize": bool(group["maximize"]), "wd": _nonzero(group["weight_decay"])}
+        return {"maximize": bool(group["maximize"]), "wd": _nonzero(group["weight_decay"]),
+                "scalar_f64": _scalar_dtype() is _dtype.float64}
 
     def _hyper(self, group):
         return {"lr": group["lr"], "lambd": group["lambd"], "alpha": group["alpha"], "t0": group["t0"],

@@ -386,6 +386,11 @@ class _RuleOptimizer(Optimizer):
     def _init_state(self, p, group):
         return {}
 
+    def _prime_state(self, p, group):
+        """The state jtorch.compile creates before its first trace (see _compile._prime_optimizers):
+        torch's lazily created state, so the first compiled call already has the final state structure."""
+        return self._init_state(p, group)
+
     def _zero_step(self):
         from .._creation import tensor
         return tensor(0.0, dtype=_scalar_dtype())
@@ -405,23 +410,43 @@ class _RuleOptimizer(Optimizer):
         from .._tensor import wrap
         ps, sts = [], []
         state = self.state
+        keys = self._state_keys(group)
+        differentiable = group.get("differentiable", False)
         for p in group["params"]:
             if p._grad is None:
                 continue
-            st = state[p]
-            if len(st) == 0:
-                st.update(self._init_state(p, group))
+            if differentiable and p.requires_grad and p.is_leaf:
+                # torch runs a differentiable step with grad enabled: the in-place update of a leaf fails
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            if keys:
+                st = state[p]
+                if len(st) == 0:
+                    st.update(self._init_state(p, group))
+            else:
+                st = {}   # stateless rule (SGD without momentum): torch leaves optimizer.state empty
             ps.append(p)
             sts.append(st)
         if not ps:
             return
-        keys = self._state_keys(group)
         arrays = [{k: (st[k]._value if st.get(k) is not None else None) for k in keys} for st in sts]
+        fresh = self.__dict__.get("_fresh")
+        if fresh:
+            # state primed by jtorch.compile that the rule must treat as not created yet (SGD's
+            # momentum buffer): a per-parameter flag the rule reads, cleared by the step
+            flags = [fresh.get(p) for p in ps]
+            for a, f in zip(arrays, flags):
+                if f is not None:
+                    a["fresh"] = f._value
         hyper = {k: _hyper_value(v) for k, v in self._hyper(group).items()}
         new_p, new_s = group_step(type(self)._rule, self._flags(group), [p._value for p in ps],
                                   [p._grad._value for p in ps], arrays, hyper)
         for p, v in zip(ps, new_p):
             p._set_value(v)
+        if fresh:
+            for f, ns in zip(flags, new_s):
+                v = ns.pop("fresh", None)
+                if f is not None:
+                    f._set_value(v)
         for st, ns in zip(sts, new_s):
             for k, v in ns.items():
                 t = st.get(k)

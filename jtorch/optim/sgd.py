@@ -43,3 +43,13 @@ class SGD(_RuleOptimizer):
 
     def _state_keys(self, group):
         return ("momentum_buffer",) if _nonzero(group["momentum"]) else ()
+
+    def _prime_state(self, p, group):
+        # torch creates the buffer in the first step (buf = grad): traced, that first step would be
+        # a program of its own. jtorch.compile primes a zero buffer plus a "fresh" flag instead, so
+        # one program serves every step and the flagged first step still computes buf = grad.
+        if not _nonzero(group["momentum"]):
+            return {}
+        from .._creation import tensor, zeros_like
+        self.__dict__.setdefault("_fresh", {})[p] = tensor(True)
+        return {"momentum_buffer": zeros_like(p)}

@@ -967,7 +967,11 @@ class Module:
                     _replace_value(g, ng)
         for key, buf in self._buffers.items():
             if buf is not None:
-                self._buffers[key] = fn(buf)
+                new = fn(buf)
+                if is_lazy(buf):
+                    _replace_value(buf, new)   # stays a lazy placeholder, with the converted dtype
+                else:
+                    self._buffers[key] = new
         return self
 
     def apply(self, fn):

@@ -29,6 +29,19 @@ class _PadNd(Module):
         return f"{self.padding}"
 
 
+class _CircularPadNd(_PadNd):
+    mode = "circular"
+
+    def _check_input_dim(self, input):
+        # torch's circular modules check the rank up front (ValueError), unlike F.pad
+        if input.dim() not in (self._n + 1, self._n + 2):
+            raise ValueError(f"expected {self._n + 1}D or {self._n + 2}D input (got {input.dim()}D input)")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        return F.pad(input, self.padding, self.mode)
+
+
 class _ConstantPadNd(Module):
     __constants__ = ["padding", "value"]
     _n = 1
@@ -72,6 +85,6 @@ ReflectionPad3d = _make(_PadNd, "ReflectionPad3d", 3, "reflect")
 ReplicationPad1d = _make(_PadNd, "ReplicationPad1d", 1, "replicate")
 ReplicationPad2d = _make(_PadNd, "ReplicationPad2d", 2, "replicate")
 ReplicationPad3d = _make(_PadNd, "ReplicationPad3d", 3, "replicate")
-CircularPad1d = _make(_PadNd, "CircularPad1d", 1, "circular")
-CircularPad2d = _make(_PadNd, "CircularPad2d", 2, "circular")
-CircularPad3d = _make(_PadNd, "CircularPad3d", 3, "circular")
+CircularPad1d = _make(_CircularPadNd, "CircularPad1d", 1)
+CircularPad2d = _make(_CircularPadNd, "CircularPad2d", 2)
+CircularPad3d = _make(_CircularPadNd, "CircularPad3d", 3)

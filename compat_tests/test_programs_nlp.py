@@ -1,0 +1,60 @@
+"""Third-party-style NLP / sequence / RL / utility programs (compat_tests/programs/nlp/), each run
+as written with real torch and again with its imports swapped for jtorch (programs/_run.py).
+
+Both runs start from the same weights (the torch run saves its freshly initialised state_dict to
+--init-state, the jtorch run loads it) and see the same data (numpy RandomState, Python random),
+so their losses and metrics must agree to float32 round-off. Where a program samples with torch's
+RNG (Categorical.sample, multinomial) it reports only what does not depend on the stream."""
+import os
+
+import pytest
+
+from programs._run import assert_metrics_close, run_program
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "nlp")
+
+# name -> (extra argv, rtol, atol); `{tmp}` in argv is replaced by a per-run temporary directory
+PROGRAMS = {
+    "nanogpt": ([], 1e-3, 1e-4),
+    "nanogpt-manual-attn-ckpt": (["--no-flash", "--out-dir", "{tmp}", "--max-iters", "6"], 1e-3, 1e-4),
+    "bilstm_tagger": ([], 1e-3, 1e-4),
+    "seq2seq_gru_attention": ([], 1e-3, 1e-4),
+    "transformer_classifier": ([], 1e-3, 1e-4),
+    "text_classifier_embeddingbag": ([], 1e-3, 1e-4),
+    "word_language_model": (["--save", "{tmp}/model.pt"], 1e-3, 1e-4),
+    "word_language_model-gru": (["--model", "GRU", "--epochs", "1"], 1e-3, 1e-4),
+    "mini_bert_mlm": ([], 1e-3, 1e-4),
+    "reinforce_cartpole": ([], 1e-3, 1e-4),
+    "actor_critic": ([], 1e-3, 1e-4),
+    "dqn_replay": ([], 1e-3, 1e-5),
+    "training_utils": ([], 1e-3, 1e-4),
+}
+
+
+def _run_both(name, tmp_path):
+    argv, rtol, atol = PROGRAMS[name]
+    script = os.path.join(HERE, name.split("-")[0] + ".py")
+    results = {}
+    for backend in ("torch", "jtorch"):
+        d = tmp_path / backend
+        d.mkdir()
+        args = ["--init-state", str(tmp_path / "init.pt")] + [a.replace("{tmp}", str(d)) for a in argv]
+        results[backend] = run_program(script, backend, args)
+    assert os.path.exists(tmp_path / "init.pt")
+    assert_metrics_close(results["torch"], results["jtorch"], rtol=rtol, atol=atol)
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_matches_torch(name, tmp_path):
+    _run_both(name, tmp_path)
+
+
+def test_swap_rewrites_like_the_tool():
+    from programs._run import swap_imports
+    src = ("import torch\nimport torch.nn as nn\nfrom torch.nn import functional as F\n"
+           "import torch.distributions\n    import torch\nimport torchvision\n")
+    assert swap_imports(src) == (
+        "import jtorch as torch\nimport jtorch.nn as nn\nfrom jtorch.nn import functional as F\n"
+        "import jtorch.distributions; torch = __import__('jtorch')\n    import jtorch as torch\nimport torchvision\n")

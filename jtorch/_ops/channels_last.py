@@ -1,0 +1,34 @@
+"""Channels-last compute for the NC* ops on XLA:CPU (tensors stay in torch's NC* layout).
+
+XLA:CPU runs convolutions in channels-last form only: an NCHW convolution gets a transpose of its
+input and its output, and nothing moves those transposes past the batch-norm, pooling and bias ops
+around it, so a compiled conv/bn/relu/pool network pays several full-size transposes per layer.
+Convolution, batch norm and pooling therefore compute in channels-last form themselves, between
+an explicit transpose in and one out; inside one jitted program (jtorch.compile, or a conv
+followed by its backward) XLA cancels each transpose-out against the next op's transpose-in.
+GPU and TPU backends choose layouts themselves, so this applies to the CPU backend only.
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+
+
+@functools.lru_cache(maxsize=None)
+def on_cpu():
+    return jax.default_backend() == "cpu"
+
+
+def use(x):
+    """Compute x (N, C, *spatial) channels-last? (batched, at least one spatial dim, CPU backend)."""
+    return x.ndim >= 3 and on_cpu()
+
+
+def to_last(x):
+    """(N, C, *spatial) -> (N, *spatial, C)."""
+    return jnp.transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,))
+
+
+def to_first(x):
+    """(N, *spatial, C) -> (N, C, *spatial)."""
+    return jnp.transpose(x, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
