@@ -303,10 +303,21 @@ def check_errors(m, jcls, dtype=torch.float32):
             raise
         except Exception as e:  # noqa: BLE001
             if not isinstance(e, ei.error_type):
-                return f"error input {i} ({where}): raised {_short(e)}, torch raises {ei.error_type.__name__}"
+                return f"fail: error input {i} ({where}): raised {_short(e)}, torch raises {ei.error_type.__name__}"
             continue
-        return f"error input {i} ({where}): no error, torch raises {ei.error_type.__name__}"
+        return f"fail: error input {i} ({where}): no error, torch raises {ei.error_type.__name__}"
     return "pass"
+
+
+SAMPLE_CAP = 40   # LinearCrossEntropyLoss yields ~860 samples, CrossEntropyLoss ~100: a spread of 40 covers them
+
+
+def _pick(samples, max_samples=None):
+    """(index, sample) pairs: an even spread of at most SAMPLE_CAP samples, then the first max_samples of
+    those (so the CI sample checks a subset of what the sweep checked)."""
+    step = -(-len(samples) // SAMPLE_CAP) or 1
+    sel = list(enumerate(samples))[::step]
+    return sel[:max_samples] if max_samples else sel
 
 
 def _run_dtype(m, jcls, dtype, grad, max_samples):
@@ -317,9 +328,7 @@ def _run_dtype(m, jcls, dtype, grad, max_samples):
     tried_grad = False
     for training in modes:
         samples = _samples(m, dtype, training, rec)
-        if max_samples:
-            samples = samples[:max_samples]
-        for k, mi in enumerate(samples):
+        for k, mi in _pick(samples, max_samples):
             if mi.forward_input is None:
                 continue
             tag = f"sample {k}{' ' + repr(mi.desc) if mi.desc else ''}, {'train' if training else 'eval'}"
@@ -352,13 +361,16 @@ def check_moduleinfo(m, max_samples=None, dtypes=(torch.float32, torch.float64),
         return {"forward": "missing: " + why, "grad": "missing", "float64": "missing", "errors": "missing"}
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(timeout)
+    phase = "forward"   # the column a timeout is reported in
     try:
         if torch.float32 in dtypes and torch.float32 in m.dtypes:
             res["forward"], res["grad"] = _run_dtype(m, jcls, torch.float32, grad, max_samples)
         if torch.float64 in dtypes and torch.float64 in m.dtypes:
+            phase = "float64"
             f, g = _run_dtype(m, jcls, torch.float64, grad, max_samples)
             res["float64"] = f if f != "pass" else (g if g not in ("n/a",) else "pass")
         if errors:
+            phase = "errors"
             try:
                 res["errors"] = check_errors(m, jcls)
             except _Timeout:
@@ -366,7 +378,7 @@ def check_moduleinfo(m, max_samples=None, dtypes=(torch.float32, torch.float64),
             except Exception as e:  # noqa: BLE001
                 res["errors"] = "fail: error-input generation: " + _short(e)
     except _Timeout:
-        res["forward"] = f"fail: timeout after {timeout}s"
+        res[phase] = f"fail: timeout after {timeout}s"
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)

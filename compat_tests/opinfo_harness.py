@@ -246,23 +246,69 @@ def run_forward(o, fn, sample):
     return _compare(jo, to, values=not _random(o, sample))
 
 
-def run_backward(o, fn, sample):
-    tin = [t for t in _leaves(sample.input) + _leaves(sample.args) if t.requires_grad]
-    if not tin:
-        return None
-    to = o.op(sample.input, *sample.args, **sample.kwargs)
+def _grad_call(o, f, sample, args):
+    """f on the sample the way torch's own gradient tests call it: through the entry's
+    gradcheck_wrapper (e.g. a Hermitian input for eigh/pinv(hermitian=True)), then the sample's
+    output_process_fn_grad (e.g. abs() of eigenvectors, whose sign is arbitrary)."""
+    x, a, k = args
+    out = o.gradcheck_wrapper(f, x, *a, **k)
+    return sample.output_process_fn_grad(out)
+
+
+def _torch_grads(o, sample, dtype=None):
+    """torch's gradients of the sample (in `dtype` when given: the float64 reference)."""
+    def cast(x):
+        if isinstance(x, torch.Tensor):
+            y = x.detach().to(dtype) if dtype is not None and x.dtype.is_floating_point else x.detach()
+            return y.requires_grad_(x.requires_grad)
+        if isinstance(x, (list, tuple)):
+            return type(x)(cast(v) for v in x)
+        if isinstance(x, dict):
+            return {k: cast(v) for k, v in x.items()}
+        return x
+    args = (sample.input, sample.args, sample.kwargs) if dtype is None else \
+        (cast(sample.input), cast(sample.args), cast(sample.kwargs))
+    tin = [t for t in _leaves(args[0]) + _leaves(args[1]) if t.requires_grad]
+    to = _grad_call(o, o.op, sample, args)
     touts = [t for t in _leaves(to) if t.requires_grad and t.dtype.is_floating_point]
-    if not touts:
-        return None
+    if not tin or not touts:
+        return tin, touts, None, None
     gen = np.random.default_rng(0)
     cots = [torch.from_numpy(gen.standard_normal(tuple(t.shape)).astype(np.float64)).to(t.dtype) for t in touts]
     tgrads = torch.autograd.grad(touts, tin, cots, allow_unused=True)
     # torch returns ZeroTensors for some gradients (e.g. sgn's real part): materialise them
     tgrads = [g if g is None or not g._is_zerotensor() else torch.zeros(g.shape, dtype=g.dtype) for g in tgrads]
+    return tin, touts, cots, tgrads
+
+
+def _as_accurate_as_torch(o, sample, i, jgrad, tgrad):
+    """A float32 gradient that differs from torch's: pass if it matches torch's float64 gradient
+    within the usual tolerance, or its worst error against it is no larger than torch's own float32
+    one, so torch's float32 rounding is not taken for the truth (logcumsumexp, grid_sampler)."""
+    if tgrad.dtype != torch.float32:
+        return False
+    try:
+        ref = _torch_grads(o, sample, torch.float64)[3][i]
+    except Exception:  # noqa: BLE001  (an entry that has no float64 path)
+        return False
+    if ref is None:
+        return False
+    x, y, z = to_np(jgrad).astype(np.float64), to_np(tgrad).astype(np.float64), to_np(ref)
+    if x.shape != z.shape or np.isnan(x).any() != np.isnan(z).any():
+        return False
+    r, a = _tol(tgrad.dtype)
+    return bool(np.allclose(x, z, rtol=r, atol=a, equal_nan=True) or
+                np.nanmax(np.abs(x - z), initial=0) <= np.nanmax(np.abs(y - z), initial=0))
+
+
+def run_backward(o, fn, sample):
+    tin, touts, cots, tgrads = _torch_grads(o, sample)
+    if not tin or not touts:
+        return None
     # jtorch side: convert the same leaves, keeping requires_grad
     mapping = {}
-    ji, ja, jk = (_jconv(v, True, mapping) for v in (sample.input, sample.args, sample.kwargs))
-    jo = fn(ji, *ja, **jk)
+    jargs = tuple(_jconv(v, True, mapping) for v in (sample.input, sample.args, sample.kwargs))
+    jo = _grad_call(o, fn, sample, jargs)
     jouts = [t for t in _leaves_j(jo) if t.requires_grad and t.dtype.is_floating_point]
     if len(jouts) != len(touts):
         return f"grad: {len(jouts)} differentiable outputs != torch {len(touts)}"
@@ -276,7 +322,7 @@ def run_backward(o, fn, sample):
                 return f"grad[{i}]: None but torch's is nonzero"
             continue
         r = _compare(a, b, f"grad[{i}]", values=not _random(o, sample))
-        if r:
+        if r and not (r.startswith(f"grad[{i}]: values differ") and _as_accurate_as_torch(o, sample, i, a, b)):
             return r
     return None
 

@@ -439,12 +439,11 @@ def run_all(dtypes=(torch.float32, torch.float64), cliquey=True, check_load=True
                 if log:
                     log(out[-1])
         for desc, kw in configs(info, torch.float32, cliquey=False):
-            if info.supports_param_groups:
-                out.append(check_groups(info, desc, kw))
-            out.append(check_complex(info, desc, kw))
-            if log:
-                log(out[-2] if info.supports_param_groups else out[-1])
-                log(out[-1])
+            rs = [check_groups(info, desc, kw)] if info.supports_param_groups else []
+            rs.append(check_complex(info, desc, kw))
+            out += rs
+            for r in rs if log else ():
+                log(r)
         for ei in error_inputs(info):
             out.append(check_error_input(info, ei))
             if log:

@@ -313,6 +313,12 @@ CPU_MORE = [
     ("vecdot", lambda m, F, a: m.linalg.vecdot(a["f"], a["f"])),
     ("vector_norm_bf16_in", lambda m, F, a: m.linalg.vector_norm(a["f"] @ a["f"])),
     ("normalize_bf16_in", lambda m, F, a: F.normalize(a["f"] @ a["f"])),
+    # composite in ATen (mm inside), so lowered on CPU; grid_sample is on CPU's fp32 list
+    ("tensordot", lambda m, F, a: m.tensordot(a["f"], a["f"], dims=1)),
+    ("inner", lambda m, F, a: m.inner(a["f"], a["f"])),
+    ("grid_sample_fp32", lambda m, F, a: F.grid_sample(a["f"][None, None].bfloat16(),
+                                                       a["f"][None, :2, :2, None].expand(1, 2, 2, 2).bfloat16() / 20,
+                                                       align_corners=False)),
 ]
 
 

@@ -100,3 +100,45 @@ def test_varying_offsets_share_one_kernel_and_match_torch():
     assert_same(jw.grad, tw.grad)
     assert jw[2:5].grad_fn.name() == tw[2:5].grad_fn.name() == "SliceBackward0"
     assert jw[:, 3].grad_fn.name() == tw[:, 3].grad_fn.name() == "SelectBackward0"
+
+
+def test_setitem_varying_offsets_share_one_kernel_and_match_torch():
+    """rollout storage (`obs[step] = o`, `buf[i, :, j] = v`, `x[i:i+k] = w`) in a Python loop: one
+    compiled kernel for every offset, values and gradients (to the written value and the written-to
+    tensor) as torch's."""
+    from jtorch._ops.kernel import _KERNELS
+    src = torch.randn(8, 3, 4)
+    jv, tv = to_j(src).requires_grad_(True), src.clone().requires_grad_(True)
+    jb, tb = to_j(src).requires_grad_(True), src.clone().requires_grad_(True)
+
+    def fill(lib, v, b, steps):
+        out = b * 1.0
+        for i in steps:
+            out[i] = v[i] * 2
+            out[-i - 1, 1:, ::2] = v[i, :2, 1::2]
+            out[i:i + 2, ..., 3] = 0.5
+            out[i, None, 0] = v[i, 0, :] + 1
+        return out
+
+    fill(jtorch, jv, jb, range(2))   # warm up
+    n0 = len(_KERNELS)
+    jo, to = fill(jtorch, jv, jb, range(2, 7)), fill(torch, tv, tb, range(2, 7))
+    assert len(_KERNELS) - n0 <= 2, len(_KERNELS) - n0
+    assert_same(jo, to)
+    w = torch.randn(8, 3, 4)
+    (jo * to_j(w)).sum().backward()
+    (to * w).sum().backward()
+    assert_same(jv.grad, tv.grad)
+    assert_same(jb.grad, tb.grad)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        jtorch.zeros(4, 3)[1] = jtorch.ones(2)
+
+
+def test_where_condition_only_is_nonzero_as_tuple():
+    """torch.where(cond) (one argument) returns the indices of the true elements, one tensor per dim."""
+    c = X > 37
+    for t, j in zip(torch.where(c), jtorch.where(to_j(c))):
+        assert_same(j, t)
+    assert_same(jtorch.where(to_j(c), to_j(X), 0.0), torch.where(c, X, 0.0))
+    with pytest.raises(TypeError):
+        jtorch.where(to_j(c), to_j(X))

@@ -18,6 +18,7 @@ PROGRAMS = {
     "nanogpt": ([], 1e-3, 1e-4),
     "nanogpt-manual-attn-ckpt": (["--no-flash", "--out-dir", "{tmp}", "--max-iters", "6"], 1e-3, 1e-4),
     "bilstm_tagger": ([], 1e-3, 1e-4),
+    "bilstm_crf": ([], 1e-3, 1e-4),
     "seq2seq_gru_attention": ([], 1e-3, 1e-4),
     "transformer_classifier": ([], 1e-3, 1e-4),
     "text_classifier_embeddingbag": ([], 1e-3, 1e-4),
@@ -27,6 +28,7 @@ PROGRAMS = {
     "reinforce_cartpole": ([], 1e-3, 1e-4),
     "actor_critic": ([], 1e-3, 1e-4),
     "dqn_replay": ([], 1e-3, 1e-5),
+    "ppo_continuous": ([], 1e-3, 1e-4),
     "training_utils": ([], 1e-3, 1e-4),
 }
 

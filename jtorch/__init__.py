@@ -196,6 +196,12 @@ def __getattr__(name):
     if name in _STDLIB:
         import importlib
         return importlib.import_module(name)
+    if name.startswith("_foreach_"):
+        from ._foreach import get
+        fn = get(name)
+        if fn is not None:
+            globals()[name] = fn
+            return fn
     from ._unsupported import TORCH, missing
     if name in TORCH:
         raise missing(name)

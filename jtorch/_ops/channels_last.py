@@ -6,7 +6,10 @@ around it, so a compiled conv/bn/relu/pool network pays several full-size transp
 Convolution, batch norm and pooling therefore compute in channels-last form themselves, between
 an explicit transpose in and one out; inside one jitted program (jtorch.compile, or a conv
 followed by its backward) XLA cancels each transpose-out against the next op's transpose-in.
-GPU and TPU backends choose layouts themselves, so this applies to the CPU backend only.
+GPU and TPU backends choose layouts themselves, so this applies to the CPU backend only. It also
+applies to traced whole programs only (jtorch.compile): an eager op is its own program, where the
+transposes cannot cancel and only cost (measured: the eager CNN step ~30 % slower). The callers
+(jtorch.nn.functional) pass `wanted()` as a static argument, so eager and compiled kernels differ.
 """
 import functools
 
@@ -19,9 +22,20 @@ def on_cpu():
     return jax.default_backend() == "cpu"
 
 
-def use(x):
-    """Compute x (N, C, *spatial) channels-last? (batched, at least one spatial dim, CPU backend)."""
-    return x.ndim >= 3 and on_cpu()
+_COMPILING = []
+
+
+def wanted():
+    """Channels-last compute for the op about to run: inside a jtorch.compile trace on the CPU backend."""
+    if not _COMPILING:
+        from .._compile import _COMPILING as c
+        _COMPILING.append(c)
+    return _COMPILING[0][0] > 0 and on_cpu()
+
+
+def use(x, channels_last):
+    """Compute x (N, C, *spatial) channels-last? (asked for, and x has a spatial dim)."""
+    return channels_last and x.ndim >= 3
 
 
 def to_last(x):

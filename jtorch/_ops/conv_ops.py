@@ -66,7 +66,7 @@ def _float_check(x, name):
 
 # ---------------------------------------------------------------------------------------------
 # convolution
-def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name):
+def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name, channels_last=False):
     x, unb = _batchify(input, n, name)
     if weight.ndim != n + 2:
         raise RuntimeError(f"weight should have at least three dimensions" if weight.ndim < 3 else
@@ -116,7 +116,7 @@ def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name):
     if any(pp < e for pp, e in zip(padded, eff)):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater than actual input size")
-    if _cl.use(x) and n <= 3:
+    if _cl.use(x, channels_last) and n <= 3:
         # channels-last on XLA:CPU (see channels_last.py); the bias is added before the transpose back
         lhs, rhs, _ = _spec(n)
         last = "N" + lhs[2:] + "C"
@@ -134,22 +134,22 @@ def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name):
     return out[0] if unb else out
 
 
-_CONV_STATIC = ("stride", "padding", "dilation", "groups")
+_CONV_STATIC = ("stride", "padding", "dilation", "groups", "channels_last")
 
 
 @op(static=_CONV_STATIC, method=False)
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, channels_last=False):
+    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d", channels_last)
 
 
 @op(static=_CONV_STATIC, method=False)
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, channels_last=False):
+    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d", channels_last)
 
 
 @op(static=_CONV_STATIC, method=False)
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, channels_last=False):
+    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d", channels_last)
 
 
 def _conv_t_impl(input, weight, bias, stride, padding, output_padding, groups, dilation, n, name):
@@ -259,11 +259,11 @@ def _window_index(i, o, k, s, p, d):
     return (np.arange(o)[:, None] * s - p + np.arange(k)[None, :] * d)
 
 
-def _reduce_window(x, init, fn, k, s, pads, d=None):
-    """lax.reduce_window over the spatial dims of (N, C, *spatial) x; channels-last on XLA:CPU."""
+def _reduce_window(x, init, fn, k, s, pads, d=None, channels_last=False):
+    """lax.reduce_window over the spatial dims of (N, C, *spatial) x (computed channels-last if asked)."""
     n = len(k)
     d = (1,) * n if d is None else tuple(d)
-    if _cl.use(x):
+    if _cl.use(x, channels_last):
         out = jax.lax.reduce_window(_cl.to_last(x), init, fn, (1,) + k + (1,), (1,) + s + (1,),
                                     [(0, 0)] + list(pads) + [(0, 0)], window_dilation=(1,) + d + (1,))
         return _cl.to_first(out)
@@ -271,7 +271,8 @@ def _reduce_window(x, init, fn, k, s, pads, d=None):
                                  window_dilation=(1, 1) + d)
 
 
-def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n, name):
+def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n, name,
+                   channels_last=False):
     x, unb = _pool_input(input, n, name)
     sp = x.shape[2:]
     k, s, p, d, outs = _pool_geometry(sp, kernel_size, stride, padding, dilation, ceil_mode, n)
@@ -289,7 +290,7 @@ def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, ret
             hi = max((o - 1) * si + di * (ki - 1) + 1 - i - pi, 0)
             pads.append((pi, hi))
         init = np.array(-np.inf if jnp.issubdtype(x.dtype, jnp.floating) else np.iinfo(x.dtype).min, x.dtype)
-        out = _reduce_window(x, init, jax.lax.max, k, s, pads[2:], d)
+        out = _reduce_window(x, init, jax.lax.max, k, s, pads[2:], d, channels_last)
         return out[0] if unb else out
     # separable gather: carry values and flat input indices dim by dim (last dim first), which
     # keeps torch's first-maximum-in-row-major-order choice
@@ -323,13 +324,14 @@ def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, ret
     return (vals, idx) if return_indices else vals
 
 
-_POOL_STATIC = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+_POOL_STATIC = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices", "channels_last")
 
 
 def _mp(n):
-    def impl(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    def impl(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
+             channels_last=False):
         return _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n,
-                              f"max_pool{n}d")
+                              f"max_pool{n}d", channels_last)
     return impl
 
 
@@ -338,7 +340,8 @@ max_pool2d = op("max_pool2d", static=_POOL_STATIC, method=False)(_mp(2))
 max_pool3d = op("max_pool3d", static=_POOL_STATIC, method=False)(_mp(3))
 
 
-def _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, n, name):
+def _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, n, name,
+                   channels_last=False):
     x, unb = _pool_input(input, n, name)
     _float_check(x, name) if x.dtype == jnp.bool_ else None
     sp = x.shape[2:]
@@ -352,7 +355,7 @@ def _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include
         hi = max((o - 1) * si + ki - i - pi, 0)
         pads.append((pi, hi))
     acc = jnp.float32 if x.dtype in (jnp.float16, jnp.bfloat16) else x.dtype
-    tot = _reduce_window(x.astype(acc), np.array(0, acc), jax.lax.add, k, s, pads[2:])
+    tot = _reduce_window(x.astype(acc), np.array(0, acc), jax.lax.add, k, s, pads[2:], None, channels_last)
     if divisor_override is not None:
         out = tot / divisor_override
     else:
@@ -380,18 +383,18 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
-@op(static=_AVG_STATIC, method=False, public=False)
+@op(static=_AVG_STATIC + ("channels_last",), method=False, public=False)
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+               divisor_override=None, channels_last=False):
     return _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
-                          "avg_pool2d")
+                          "avg_pool2d", channels_last)
 
 
-@op(static=_AVG_STATIC, method=False, public=False)
+@op(static=_AVG_STATIC + ("channels_last",), method=False, public=False)
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+               divisor_override=None, channels_last=False):
     return _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3,
-                          "avg_pool3d")
+                          "avg_pool3d", channels_last)
 
 
 def _adaptive_ranges(i, o):
@@ -517,9 +520,23 @@ def _max_unpool_impl(input, indices, output_size, n):
     flat = jnp.zeros((N, C, tot), x.dtype)
     bi = jnp.arange(N)[:, None, None]
     ci = jnp.arange(C)[None, :, None]
-    flat = flat.at[bi, ci, ind.reshape(N, C, -1)].set(x.reshape(N, C, -1), mode="drop")
+    flat = _unpool_set(flat, (bi, ci, ind.reshape(N, C, -1)), x.reshape(N, C, -1))
     out = flat.reshape((N, C) + tuple(output_size))
     return out[0] if unb else out
+
+
+@jax.custom_jvp
+def _unpool_set(flat, index, vals):
+    return flat.at[index].set(vals, mode="drop")
+
+
+@_unpool_set.defjvp
+def _unpool_set_jvp(primals, tangents):
+    # torch's gradient is a gather at the indices: every input element gets its position's gradient,
+    # also when several share a position (the derivative of jax's set gives it to one of them only)
+    flat, index, vals = primals
+    dflat, _, dvals = tangents
+    return _unpool_set(flat, index, vals), dflat.at[index].set(0, mode="drop").at[index].add(dvals, mode="drop")
 
 
 @op(static=("output_size",), method=False, public=False)

@@ -241,6 +241,62 @@ def _index_dyn(input, vals, pattern):
     return _dynamic_index(input, pattern, vals)
 
 
+def _dynamic_put(x, value, pattern, vals):
+    """x with x[pattern at vals] = value, one kernel for every offset: the indexed block is cut out
+    with lax.dynamic_slice, written with static indices, and put back with lax.dynamic_update_slice."""
+    starts, sizes, inner, it, dim = [], [], [], iter(vals), 0
+
+    def full(d):
+        starts.append(0)
+        sizes.append(x.shape[d])
+
+    for k, s in enumerate(pattern):
+        if s is None:
+            inner.append(None)
+        elif s is Ellipsis:
+            end = x.ndim - sum(1 for r in pattern[k + 1:] if r is not None and r is not Ellipsis)
+            while dim < end:
+                full(dim)
+                dim += 1
+            inner.append(Ellipsis)
+        elif s == "I":
+            i, n = next(it), x.shape[dim]
+            starts.append(jnp.where(i < 0, i + n, i))
+            sizes.append(1)
+            inner.append(0)
+            dim += 1
+        elif s[0] == "S":
+            length, step = s[1], s[2]
+            starts.append(next(it))
+            sizes.append((length - 1) * step + 1 if length else 0)
+            inner.append(slice(None, None, step))
+            dim += 1
+        else:
+            full(dim)
+            inner.append(slice(None))
+            dim += 1
+    while dim < x.ndim:
+        full(dim)
+        dim += 1
+    starts = [jnp.asarray(st).astype(np.int32) for st in starts]
+    block = jax.lax.dynamic_slice(x, starts, sizes)
+    idx = tuple(inner)
+    value = jnp.asarray(value).astype(x.dtype)
+    tgt = jax.eval_shape(lambda b: b[idx], jax.ShapeDtypeStruct(block.shape, block.dtype)).shape
+    value = _strip_value(value, tgt)
+    try:
+        value = jnp.broadcast_to(value, tgt)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(tgt)}") from None
+    return jax.lax.dynamic_update_slice(x, block.at[idx].set(value), starts)
+
+
+@op("_index_put_dyn", static=("pattern",), lists=("vals",), public=False, method=False)
+def _index_put_dyn(input, vals, value, pattern):
+    return _dynamic_put(input, value, pattern, vals)
+
+
 def _dyn_read_kernel(pattern):
     from .kernel import get_kernel
     return get_kernel(("_index_dyn_read", pattern), lambda: (lambda x, *v: _dynamic_index(x, pattern, v)),
@@ -282,6 +338,14 @@ def setitem(t, index, value):
     spec, arrays = parse_index(t, index)
     if isinstance(value, (list, tuple, np.ndarray)):
         value = wrap(jnp.asarray(np.asarray(value)))
+    if not arrays and not t.is_meta:
+        # x[i] = v / x[t, :] = v / x[i:i + k] = v in a Python loop: offsets are run-time values
+        dyn = _dynamic_pattern(spec, t._value.shape)
+        if dyn is not None:
+            pattern, vals = dyn
+            res = run(OPS["_index_put_dyn"], (pattern,), (-1, len(vals), -1), [t] + vals + [value],
+                      [True] + [False] * len(vals) + [False])
+            return t._inplace_from(res)
     res = run(OPS["_index_put"], (spec, False), (-1, len(arrays), -1), [t] + [wrap(a) for a in arrays] + [value],
               [True] + [False] * len(arrays) + [False])
     return t._inplace_from(res)

@@ -321,16 +321,16 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
     return y.astype(input.dtype)
 
 
-@op("_batch_norm", static=("training",), public=False, method=False)
-def _batch_norm(input, running_mean, running_var, weight, bias, momentum, eps, training):
+@op("_batch_norm", static=("training", "channels_last"), public=False, method=False)
+def _batch_norm(input, running_mean, running_var, weight, bias, momentum, eps, training, channels_last=False):
     """Returns (out, new_running_mean, new_running_var); the caller writes the running stats back."""
     c = input.shape[1] if input.ndim > 1 else None
     for nm, w in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if w is not None and (w.ndim != 1 or w.shape[0] != c):
             raise RuntimeError(f"{nm} should contain {c} elements not {w.size}")
     x = _up(input)
-    cl = _cl.use(x)
-    if cl:   # channels-last on XLA:CPU (see channels_last.py)
+    cl = _cl.use(x, channels_last)
+    if cl:   # channels-last in compiled programs on XLA:CPU (see channels_last.py)
         x = _cl.to_last(x)
         axes, shp = tuple(range(x.ndim - 1)), (1,) * (x.ndim - 1) + (c,)
     else:
@@ -594,12 +594,10 @@ def _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction, na
         raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
     wshape = (C,) + (1,) * (logp.ndim - cdim - 1)
-    if jnp.issubdtype(target.dtype, jnp.floating) and name == "cross_entropy":
-        # probability targets
-        if target.shape != logp.shape:
-            raise RuntimeError(f"Expected target size {list(logp.shape)}, got {list(target.shape)}" if
-                               target.ndim == logp.ndim else
-                               f"Expected floating point type for target with class probabilities, got "
+    if name == "cross_entropy" and target.shape == logp.shape:
+        # probability targets: torch takes this path exactly when the shapes are equal
+        if not jnp.issubdtype(target.dtype, jnp.floating):
+            raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
                                f"{_tn(target.dtype)}")
         t = target.astype(logp.dtype)
         if label_smoothing > 0:
@@ -612,10 +610,9 @@ def _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction, na
             n = loss.size
             return jnp.sum(loss) / n if n else jnp.sum(loss) / 0.0
         return _reduce(loss, reduction)
-    if not jnp.issubdtype(target.dtype, jnp.integer):
-        raise RuntimeError(f"expected scalar type Long but found {_tn(target.dtype)}")
-    # class-index targets
+    # class-index targets (torch checks a 1-D input's target dtype first, a batched input's shapes first)
     if logp.ndim == 1:
+        _class_target_dtype(target)
         if target.ndim != 0:
             raise RuntimeError(f"1D target tensor expected, multi-target not supported" if target.ndim > 1 else
                                f"0D or 1D target tensor expected, multi-target not supported")
@@ -626,7 +623,10 @@ def _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction, na
         if target.shape[1:] != logp.shape[2:]:
             if logp.ndim == 2:
                 raise RuntimeError(f"0D or 1D target tensor expected, multi-target not supported")
-            raise RuntimeError(f"size mismatch (got input: {list(logp.shape)}, target: {list(target.shape)})")
+            if logp.ndim == 4:   # torch's nll_loss2d kernel
+                raise RuntimeError(f"size mismatch (got input: {list(logp.shape)} , target: {list(target.shape)}")
+            raise RuntimeError(f"Expected target size {[logp.shape[0], *logp.shape[2:]]}, got {list(target.shape)}")
+        _class_target_dtype(target)
     ign = target == ignore_index
     safe_t = jnp.where(ign, 0, target).astype(jnp.int32)
     picked = jnp.take_along_axis(logp, jnp.expand_dims(safe_t, cdim), axis=cdim).squeeze(cdim) \
@@ -649,6 +649,11 @@ def _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction, na
     if reduction == "mean":
         return _weighted_mean(jnp.sum(nll), jnp.sum(wt))
     return _reduce(nll, reduction)
+
+
+def _class_target_dtype(target):
+    if not jnp.issubdtype(target.dtype, jnp.integer):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_tn(target.dtype)}")
 
 
 def _weighted_mean(total, denom):

@@ -26,6 +26,10 @@ from .kernel import get_kernel
 
 OPS = {}          # name -> OpDef: the single source of truth
 _MISSING = object()
+# torch's argument parser also accepts numpy's spellings of these parameter names
+# (torch.sum(x, axis=0, keepdims=True), torch.cumprod(a, axis=0)); looked up only when a keyword
+# does not match a parameter, so the common path pays nothing
+_NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim", "x": "input", "a": "input", "x1": "input", "x2": "other"}
 
 
 def _call(opdef, args, kwargs):
@@ -146,7 +150,9 @@ class OpDef:
             for k, v in kwargs.items():
                 i = pidx.get(k)
                 if i is None:
-                    raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
+                    i = pidx.get(_NUMPY_NAMES.get(k))
+                    if i is None:
+                        raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
                 if i < n:
                     raise TypeError(f"{self.name}() got multiple values for argument '{k}'")
                 vals[i] = v
@@ -167,9 +173,9 @@ class OpDef:
         b.update(zip(self.positional, args))
         if kwargs:
             for k in kwargs:
-                if k not in self.params:
+                if k not in self.params and _NUMPY_NAMES.get(k) not in self.params:
                     raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
-            b.update(kwargs)
+            b.update((k if k in self.params else _NUMPY_NAMES[k], v) for k, v in kwargs.items())
         if len(b) != len(self.params):
             missing = [n for n in self.params if n not in b]
             raise TypeError(f"{self.name}() missing required argument(s): {', '.join(map(repr, missing))}")
@@ -283,9 +289,24 @@ def overload(name, method=True, public=True, inplace=None):
     """Register a Python router for torch functions with several signatures (max(x) / max(x, dim) /
     max(x, other)); the router calls registered ops, so each op is still written once."""
     def deco(fn):
-        _register(name, ("overload", fn, method, public, inplace))
+        _register(name, ("overload", _numpy_names(fn), method, public, inplace))
         return fn
     return deco
+
+
+def _numpy_names(fn):
+    """A router that also takes numpy's parameter spellings (axis=, keepdims=), as torch's parser."""
+    params = inspect.signature(fn).parameters
+    names = {k: v for k, v in _NUMPY_NAMES.items() if v in params and k not in params}
+    if not names:
+        return fn
+
+    @functools.wraps(fn)
+    def router(*args, **kwargs):
+        if kwargs and not names.keys().isdisjoint(kwargs):
+            kwargs = {names.get(k, k): v for k, v in kwargs.items()}
+        return fn(*args, **kwargs)
+    return router
 
 
 def varargs(opdef, param):

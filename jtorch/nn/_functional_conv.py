@@ -6,6 +6,7 @@ jtorch/_ops/conv_ops.py (re-exported by jtorch.nn.functional).
 import math
 import warnings
 
+from .._ops.channels_last import wanted as _cl_wanted
 from .._ops.registry import OPS
 from .._ops.util import TorchValueError, TorchTypeError
 
@@ -21,9 +22,17 @@ __all__ = [
     "native_channel_shuffle", "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
 
-conv1d = OPS["conv1d"]
-conv2d = OPS["conv2d"]
-conv3d = OPS["conv3d"]
+def _conv(n):
+    name = f"conv{n}d"
+
+    def f(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        # channels-last compute inside compiled programs on the CPU backend (jtorch/_ops/channels_last.py)
+        return OPS[name](input, weight, bias, stride, padding, dilation, groups, _cl_wanted())
+    f.__name__ = name
+    return f
+
+
+conv1d, conv2d, conv3d = _conv(1), _conv(2), _conv(3)
 conv_transpose1d = OPS["conv_transpose1d"]
 conv_transpose2d = OPS["conv_transpose2d"]
 conv_transpose3d = OPS["conv_transpose3d"]
@@ -38,10 +47,10 @@ def _max_pool(n):
     name = f"max_pool{n}d"
 
     def f(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-        return OPS[name](input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+        return OPS[name](input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, _cl_wanted())
 
     def fi(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True):
-        return OPS[name](input, kernel_size, stride, padding, dilation, ceil_mode, True)
+        return OPS[name](input, kernel_size, stride, padding, dilation, ceil_mode, True, _cl_wanted())
     f.__name__, fi.__name__ = name, name + "_with_indices"
     return f, fi
 
@@ -57,12 +66,14 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    return OPS["avg_pool2d"](input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return OPS["avg_pool2d"](input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+                             _cl_wanted())
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    return OPS["avg_pool3d"](input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return OPS["avg_pool3d"](input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+                             _cl_wanted())
 
 
 def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, n):

@@ -5,6 +5,7 @@ import warnings
 
 from .. import _random
 from .._tensor import Tensor, wrap
+from .._ops.channels_last import wanted as _cl_wanted
 from .._ops.registry import OPS
 from ..autograd.grad_mode import no_grad
 
@@ -364,7 +365,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             RuntimeError("batch_norm(): input must be at least 2-D")
     if momentum is None:
         momentum = 0.0
-    out, rm, rv = _O["_batch_norm"](input, running_mean, running_var, weight, bias, momentum, eps, bool(training))
+    out, rm, rv = _O["_batch_norm"](input, running_mean, running_var, weight, bias, momentum, eps, bool(training),
+                                    _cl_wanted())
     if training and running_mean is not None:
         running_mean._set_value(rm._data)
         running_var._set_value(rv._data)

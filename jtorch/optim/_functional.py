@@ -174,23 +174,35 @@ def adamax(p, g, st, h, *, maximize, wd):
     return _addcdiv(p, -clr, m, e), {"step": step, "exp_avg": m, "exp_inf": e}
 
 
-def asgd(p, g, st, h, *, maximize, wd, scalar_f64=False):
+def asgd(p, g, st, h, *, maximize, wd, scalar_f64=False, foreach=False):
+    """torch's single-tensor ASGD, or (foreach=True) its multi-tensor one, which rounds differently: the decay
+    folded into the gradient (p -= eta * (g + lambd p)) and the new eta computed with step-dtype tensor ops."""
     if maximize:
         g = -g
     step = _inc(st["step"])
     if wd:
         g = _add(g, p, h["weight_decay"])
     lr, lambd = h["lr"], h["lambd"]
-    eta = st["eta"].astype(F64)
-    p = _mul(p, 1 - lambd * eta)
-    p = _add(p, g, -eta)
     mu, ax = st["mu"], st["ax"]
-    ax = jnp.where(mu != 1, ax + (p - ax) * mu.astype(ax.dtype), p)
+    sdt = F64 if scalar_f64 else jnp.float32
+    if foreach:
+        p = _addcmul(p, -1.0, _add(g, p, lambd), st["eta"].astype(p.dtype))
+        ax = _addcmul(ax, 1.0, _r(p - ax, ax), mu.astype(ax.dtype))
+    else:
+        eta = st["eta"].astype(F64)
+        p = _mul(p, 1 - lambd * eta)
+        p = _add(p, g, -eta)
+        ax = jnp.where(mu != 1, ax + (p - ax) * mu.astype(ax.dtype), p)
     s = step.astype(F64)
     # torch.as_tensor(python float) makes a default-dtype tensor that is then copied into eta/mu: after a
     # load_state_dict cast them to a float64 parameter's dtype, they still hold default-dtype-rounded values
-    sdt = F64 if scalar_f64 else jnp.float32
-    new_eta = (lr / ((1 + lambd * lr * s) ** h["alpha"])).astype(sdt).astype(st["eta"].dtype)
+    if foreach:   # lr / ((1 + lambd * lr * step) ** alpha) on the step tensor; lr / t is t.reciprocal() * lr
+        base = 1 + (lambd * lr).astype(step.dtype) * step
+        # glibc's powf is correctly rounded; XLA's float32 pow is not always: pow in float64, rounded once
+        t = (base.astype(F64) ** h["alpha"]).astype(step.dtype)
+        new_eta = ((1 / t) * lr.astype(step.dtype)).astype(st["eta"].dtype)
+    else:
+        new_eta = (lr / ((1 + lambd * lr * s) ** h["alpha"])).astype(sdt).astype(st["eta"].dtype)
     new_mu = (1 / jnp.maximum(1.0, s - h["t0"])).astype(sdt).astype(mu.dtype)
     return p, {"step": step, "eta": new_eta, "mu": new_mu, "ax": ax}
 

@@ -23,7 +23,7 @@ class ASGD(_RuleOptimizer):
 
     def _flags(self, group):
         return {"maximize": bool(group["maximize"]), "wd": _nonzero(group["weight_decay"]),
-                "scalar_f64": _scalar_dtype() is _dtype.float64}
+                "scalar_f64": _scalar_dtype() is _dtype.float64, "foreach": bool(group.get("foreach"))}
 
     def _hyper(self, group):
         return {"lr": group["lr"], "lambd": group["lambd"], "alpha": group["alpha"], "t0": group["t0"],
