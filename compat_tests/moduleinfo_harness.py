@@ -4,6 +4,7 @@ the same name, and outputs, buffers after the forward, input gradients and param
 compared; error inputs must raise torch's exception type. Used by the CI sample
 (test_moduleinfo_sample.py) and the full sweep (`python tools/moduleinfo_sweep.py`), whose JSON output
 generates a section of docs/compatibility.md. Modelled on opinfo_harness.py (which does this for op_db)."""
+import re
 import signal
 
 import numpy as np
@@ -282,7 +283,8 @@ def _backward(tmod, jmod, fi, to, jo, memo, values, dtype):
 
 
 def check_errors(m, jcls, dtype=torch.float32):
-    """module_error_inputs_func: jtorch must raise torch's exception type, at construction or forward."""
+    """module_error_inputs_func: jtorch must raise torch's exception type, at construction or forward, with a
+    message matching the entry's error_regex."""
     from torch.testing._internal.common_modules import ModuleErrorEnum
     if m.module_error_inputs_func is None:
         return "n/a"
@@ -304,6 +306,9 @@ def check_errors(m, jcls, dtype=torch.float32):
         except Exception as e:  # noqa: BLE001
             if not isinstance(e, ei.error_type):
                 return f"fail: error input {i} ({where}): raised {_short(e)}, torch raises {ei.error_type.__name__}"
+            if not re.search(ei.error_regex, str(e)):   # the type is what counts; torch's text is checked too
+                return f"fail: error input {i} ({where}): message {str(e)[:80]!r} does not match torch's " \
+                       f"{ei.error_regex!r}"
             continue
         return f"fail: error input {i} ({where}): no error, torch raises {ei.error_type.__name__}"
     return "pass"
@@ -350,7 +355,7 @@ def _run_dtype(m, jcls, dtype, grad, max_samples):
 
 
 def check_moduleinfo(m, max_samples=None, dtypes=(torch.float32, torch.float64), grad=True, errors=True,
-                     timeout=300):
+                     timeout=600):
     """{'forward', 'grad', 'float64', 'errors'}: 'pass' / 'missing: why' / 'fail: why' / 'n/a'.
     forward/grad are float32 (every sample, each training mode the entry asks for); float64 is the
     same run in float64, forward and gradient together."""

@@ -246,16 +246,18 @@ def run_forward(o, fn, sample):
     return _compare(jo, to, values=not _random(o, sample))
 
 
-def _grad_call(o, f, sample, args):
-    """f on the sample the way torch's own gradient tests call it: through the entry's
-    gradcheck_wrapper (e.g. a Hermitian input for eigh/pinv(hermitian=True)), then the sample's
-    output_process_fn_grad (e.g. abs() of eigenvectors, whose sign is arbitrary)."""
+def _grad_call(o, f, sample, args, wrapped):
+    """f on the sample the way torch's own gradient tests call it (when `wrapped`): through the
+    entry's gradcheck_wrapper (e.g. a Hermitian input for eigh/pinv(hermitian=True)), then the
+    sample's output_process_fn_grad (e.g. abs() of eigenvectors, whose sign is arbitrary)."""
     x, a, k = args
+    if not wrapped:
+        return f(x, *a, **k)
     out = o.gradcheck_wrapper(f, x, *a, **k)
     return sample.output_process_fn_grad(out)
 
 
-def _torch_grads(o, sample, dtype=None):
+def _torch_grads(o, sample, dtype=None, wrapped=True):
     """torch's gradients of the sample (in `dtype` when given: the float64 reference)."""
     def cast(x):
         if isinstance(x, torch.Tensor):
@@ -269,7 +271,7 @@ def _torch_grads(o, sample, dtype=None):
     args = (sample.input, sample.args, sample.kwargs) if dtype is None else \
         (cast(sample.input), cast(sample.args), cast(sample.kwargs))
     tin = [t for t in _leaves(args[0]) + _leaves(args[1]) if t.requires_grad]
-    to = _grad_call(o, o.op, sample, args)
+    to = _grad_call(o, o.op, sample, args, wrapped)
     touts = [t for t in _leaves(to) if t.requires_grad and t.dtype.is_floating_point]
     if not tin or not touts:
         return tin, touts, None, None
@@ -281,14 +283,14 @@ def _torch_grads(o, sample, dtype=None):
     return tin, touts, cots, tgrads
 
 
-def _as_accurate_as_torch(o, sample, i, jgrad, tgrad):
+def _as_accurate_as_torch(o, sample, i, jgrad, tgrad, wrapped):
     """A float32 gradient that differs from torch's: pass if it matches torch's float64 gradient
     within the usual tolerance, or its worst error against it is no larger than torch's own float32
     one, so torch's float32 rounding is not taken for the truth (logcumsumexp, grid_sampler)."""
     if tgrad.dtype != torch.float32:
         return False
     try:
-        ref = _torch_grads(o, sample, torch.float64)[3][i]
+        ref = _torch_grads(o, sample, torch.float64, wrapped)[3][i]
     except Exception:  # noqa: BLE001  (an entry that has no float64 path)
         return False
     if ref is None:
@@ -301,14 +303,30 @@ def _as_accurate_as_torch(o, sample, i, jgrad, tgrad):
                 np.nanmax(np.abs(x - z), initial=0) <= np.nanmax(np.abs(y - z), initial=0))
 
 
-def run_backward(o, fn, sample):
-    tin, touts, cots, tgrads = _torch_grads(o, sample)
-    if not tin or not touts:
-        return None
-    # jtorch side: convert the same leaves, keeping requires_grad
+def _jtorch_call(o, fn, sample):
+    """jtorch's outputs through torch's wrappers where those run on jtorch tensors (most are written
+    with Tensor methods); some call torch functions on them (the masked ops' wrappers: a TypeError /
+    ValueError about tensors), then neither side is wrapped. Returns (wrapped, outputs, leaf map)."""
     mapping = {}
     jargs = tuple(_jconv(v, True, mapping) for v in (sample.input, sample.args, sample.kwargs))
-    jo = _grad_call(o, fn, sample, jargs)
+    try:
+        return True, _grad_call(o, fn, sample, jargs, True), mapping
+    except (TypeError, ValueError) as e:
+        if "tensor" not in str(e).lower():
+            raise
+    mapping = {}
+    jargs = tuple(_jconv(v, True, mapping) for v in (sample.input, sample.args, sample.kwargs))
+    return False, _grad_call(o, fn, sample, jargs, False), mapping
+
+
+def run_backward(o, fn, sample):
+    if not any(t.requires_grad for t in _leaves(sample.input) + _leaves(sample.args)):
+        return None
+    # jtorch side: convert the same leaves, keeping requires_grad
+    wrapped, jo, mapping = _jtorch_call(o, fn, sample)
+    tin, touts, cots, tgrads = _torch_grads(o, sample, wrapped=wrapped)
+    if not tin or not touts:
+        return None
     jouts = [t for t in _leaves_j(jo) if t.requires_grad and t.dtype.is_floating_point]
     if len(jouts) != len(touts):
         return f"grad: {len(jouts)} differentiable outputs != torch {len(touts)}"
@@ -322,7 +340,7 @@ def run_backward(o, fn, sample):
                 return f"grad[{i}]: None but torch's is nonzero"
             continue
         r = _compare(a, b, f"grad[{i}]", values=not _random(o, sample))
-        if r and not (r.startswith(f"grad[{i}]: values differ") and _as_accurate_as_torch(o, sample, i, a, b)):
+        if r and not (r.startswith(f"grad[{i}]: values differ") and _as_accurate_as_torch(o, sample, i, a, b, wrapped)):
             return r
     return None
 

@@ -121,3 +121,17 @@ def test_seeding_and_generators():
     jtorch.manual_seed(5)
     y1 = jtorch.rand(3, generator=jtorch.Generator().manual_seed(1))
     assert not jtorch.equal(jtorch.rand(3), y1)
+
+
+@pytest.mark.parametrize("n", [5, 100_000])  # large aligned buffers are the ones jax may alias
+def test_tensor_copies_its_data(n):
+    """torch.tensor copies numpy / torch memory; a later in-place write to the source must not show
+    through (jnp.asarray would alias an aligned host buffer). from_numpy / as_tensor are snapshots
+    too in jtorch (jax arrays cannot share memory both ways), so deterministically unaffected."""
+    a = np.arange(n, dtype=np.float32)
+    src = torch.arange(n, dtype=torch.float32)
+    made = [jtorch.tensor(a), jtorch.tensor(src.numpy()), jtorch.from_numpy(a), jtorch.as_tensor(a),
+            jtorch.Tensor(a)]
+    a[0] = 5
+    src.add_(1)
+    assert [t[0].item() for t in made] == [0.0] * len(made)

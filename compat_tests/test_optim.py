@@ -654,3 +654,37 @@ def test_bfloat16_parameters(name, kw):
     for k, v in to.state[tp[0]].items():
         if isinstance(v, torch.Tensor):
             assert jo.state[jp[0]][k].dtype == to_j(v).dtype, k
+
+
+def _sparse_adam_run(lib, maximize=False):
+    nn, F = lib.nn, lib.nn.functional
+    u, v = nn.Embedding(10, 4, sparse=True), nn.EmbeddingBag(10, 4, sparse=True, mode="sum")
+    with lib.no_grad():
+        u.weight.copy_(lib.linspace(-1, 1, 40).view(10, 4))
+        v.weight.copy_(lib.linspace(1, -1, 40).view(10, 4))
+    opt = lib.optim.SparseAdam(list(u.parameters()) + list(v.parameters()), lr=0.1, maximize=maximize)
+    losses = []
+    for i in range(4):
+        eu = u(lib.tensor([1, 2, 3 + i]))
+        ev = v(lib.tensor([2, 5, 3, 6, 4, 6 + i]), lib.tensor([0, 2, 4]))
+        loss = -F.logsigmoid((eu * ev).sum(1)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    st = opt.state[u.weight]
+    return losses, u.weight.detach().numpy(), v.weight.detach().numpy(), st["step"], st["exp_avg_sq"].numpy()
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_sparse_adam_on_sparse_embedding_matches_torch(maximize):
+    """Embedding(sparse=True) + SparseAdam (word2vec): only the looked-up rows' moments and values move."""
+    t, j = _sparse_adam_run(torch, maximize), _sparse_adam_run(jtorch, maximize)
+    np.testing.assert_allclose(j[0], t[0], rtol=1e-5)
+    for a, b in zip(j[1:], t[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    lin = jtorch.nn.Linear(2, 2)
+    opt = jtorch.optim.SparseAdam(lin.parameters())
+    lin(jtorch.ones(1, 2)).sum().backward()
+    with pytest.raises(RuntimeError, match="does not support dense gradients"):
+        opt.step()

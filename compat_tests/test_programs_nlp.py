@@ -24,6 +24,7 @@ PROGRAMS = {
     "text_classifier_embeddingbag": ([], 1e-3, 1e-4),
     "word_language_model": (["--save", "{tmp}/model.pt"], 1e-3, 1e-4),
     "word_language_model-gru": (["--model", "GRU", "--epochs", "1"], 1e-3, 1e-4),
+    "word2vec_sgns": ([], 1e-3, 1e-4),
     "mini_bert_mlm": ([], 1e-3, 1e-4),
     "reinforce_cartpole": ([], 1e-3, 1e-4),
     "actor_critic": ([], 1e-3, 1e-4),
@@ -60,3 +61,28 @@ def test_swap_rewrites_like_the_tool():
     assert swap_imports(src) == (
         "import jtorch as torch\nimport jtorch.nn as nn\nfrom jtorch.nn import functional as F\n"
         "import jtorch.distributions; torch = __import__('jtorch')\n    import jtorch as torch\nimport torchvision\n")
+
+
+@pytest.mark.parametrize("stmt", [
+    "from {m}.nn.common_types import _size_2_t, _size_any_t",
+    "from {m}.nn.modules.activation import MultiheadAttention, ReLU",
+    "from {m}.autograd.profiler import record_function, profile",
+    "from {m}.linalg import LinAlgError",
+    "from {m}.nn.modules.transformer import _get_clones",
+    "from {m}.optim.optimizer import Optimizer, required",
+])
+def test_import_paths_programs_use(stmt):
+    """Import lines seen in third-party code resolve in jtorch as in torch, to the same kind of object."""
+    got = {}
+    for m in ("torch", "jtorch"):
+        ns = {}
+        exec(stmt.format(m=m), ns)
+        got[m] = {k: v for k, v in ns.items() if k != "__builtins__"}
+    assert set(got["torch"]) == set(got["jtorch"])
+    for k, t in got["torch"].items():
+        j = got["jtorch"][k]
+        assert callable(j) == callable(t), k
+        if isinstance(t, type):
+            assert isinstance(j, type) and j.__name__.lstrip("_") == t.__name__.lstrip("_"), k
+            assert [b.__name__ for b in t.__mro__ if b.__module__ == "builtins"] == \
+                [b.__name__ for b in j.__mro__ if b.__module__ == "builtins"], k

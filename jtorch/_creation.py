@@ -106,8 +106,17 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         arr = data._value.astype(dt.np)
         return _finish(arr if device is not None else jnp.array(arr, copy=True), device or data.device,
                        requires_grad)
-    arr = _to_numpy(data, dt)
-    return _finish(jnp.asarray(arr, dtype=dt.np), device, requires_grad)
+    return _finish(_own(_to_numpy(data, dt), data, dt.np), device, requires_grad)
+
+
+def _own(arr, data, np_dtype=None):
+    """A jax array of arr that does not share memory with the caller's data. jnp.asarray may
+    alias an aligned numpy buffer (or torch's, through __array__) on CPU; a later in-place write
+    to that buffer would then show through the (immutable) jax array, nondeterministically. torch
+    copies here, so copy whenever arr is, or views, memory the caller owns."""
+    if arr is data or arr.base is not None:
+        return jnp.array(arr, dtype=np_dtype, copy=True)
+    return jnp.asarray(arr, dtype=np_dtype)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -131,7 +140,9 @@ def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     D.from_np(ndarray.dtype)
-    return wrap(jnp.asarray(ndarray))
+    # a snapshot: jax arrays cannot share torch's two-way memory, and a one-way alias (numpy writes
+    # showing through for some buffer alignments only) would be nondeterministic
+    return wrap(jnp.array(ndarray, copy=True))
 
 
 def from_dlpack(ext):
@@ -410,7 +421,7 @@ def _legacy_tensor_new(cls, *args, **kwargs):
     elif all(isinstance(a, int) for a in args) or (len(args) == 1 and isinstance(args[0], Size)):
         arr = jnp.zeros(size_arg(args), dt.np)
     else:
-        arr = jnp.asarray(_to_numpy(args[0], dt))
+        arr = _own(_to_numpy(args[0], dt), args[0])
     t = object.__new__(cls)
     t._data = _place(arr, device)
     return t

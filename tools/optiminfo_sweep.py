@@ -6,7 +6,8 @@
 For each optimizer: every optim_inputs_func config with its foreach/fused/differentiable variants in
 float32 and float64 (steps, state_dict and a torch state_dict loaded and continued), the base configs
 with two param groups and on complex64 parameters, every optim_error_inputs_func entry, and a
-flag=True probe for each of foreach/fused/capturable/differentiable the constructor takes.
+flag=True probe for each of foreach/fused/capturable/differentiable (torch's TypeError where its
+constructor has no such argument).
 A few minutes on 2 cores; CI runs a subset (compat_tests/test_optiminfo.py). Afterwards run
 tools/gen_compat_table.py."""
 import argparse

@@ -6,9 +6,11 @@ around it, so a compiled conv/bn/relu/pool network pays several full-size transp
 Convolution, batch norm and pooling therefore compute in channels-last form themselves, between
 an explicit transpose in and one out; inside one jitted program (jtorch.compile, or a conv
 followed by its backward) XLA cancels each transpose-out against the next op's transpose-in.
-GPU and TPU backends choose layouts themselves, so this applies to the CPU backend only. It also
-applies to traced whole programs only (jtorch.compile): an eager op is its own program, where the
-transposes cannot cancel and only cost (measured: the eager CNN step ~30 % slower). The callers
+GPU and TPU backends choose layouts themselves, so this applies to the CPU backend only.
+Convolutions compute channels-last always on CPU: XLA:CPU would insert the same transposes itself
+(measured: the eager conv forward+backward takes the same time either way). Batch norm and pooling
+do so in traced whole programs only (jtorch.compile): an eager op is its own program, where their
+transposes cannot cancel and only cost (measured: the eager CNN step ~30 % slower). Their callers
 (jtorch.nn.functional) pass `wanted()` as a static argument, so eager and compiled kernels differ.
 """
 import functools

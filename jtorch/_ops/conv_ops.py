@@ -66,7 +66,7 @@ def _float_check(x, name):
 
 # ---------------------------------------------------------------------------------------------
 # convolution
-def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name, channels_last=False):
+def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name):
     x, unb = _batchify(input, n, name)
     if weight.ndim != n + 2:
         raise RuntimeError(f"weight should have at least three dimensions" if weight.ndim < 3 else
@@ -116,8 +116,8 @@ def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name, 
     if any(pp < e for pp, e in zip(padded, eff)):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater than actual input size")
-    if _cl.use(x, channels_last) and n <= 3:
-        # channels-last on XLA:CPU (see channels_last.py); the bias is added before the transpose back
+    if n <= 3 and _cl.on_cpu():
+        # channels-last on XLA:CPU, eager too (see channels_last.py); the bias is added before the transpose back
         lhs, rhs, _ = _spec(n)
         last = "N" + lhs[2:] + "C"
         out = jax.lax.conv_general_dilated(_cl.to_last(x), weight, stride, pads, rhs_dilation=dilation,
@@ -134,22 +134,22 @@ def _conv_impl(input, weight, bias, stride, padding, dilation, groups, n, name, 
     return out[0] if unb else out
 
 
-_CONV_STATIC = ("stride", "padding", "dilation", "groups", "channels_last")
+_CONV_STATIC = ("stride", "padding", "dilation", "groups")
 
 
 @op(static=_CONV_STATIC, method=False)
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, channels_last=False):
-    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d", channels_last)
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
 @op(static=_CONV_STATIC, method=False)
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, channels_last=False):
-    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d", channels_last)
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
 @op(static=_CONV_STATIC, method=False)
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, channels_last=False):
-    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d", channels_last)
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_impl(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
 
 
 def _conv_t_impl(input, weight, bias, stride, padding, output_padding, groups, dilation, n, name):

@@ -160,8 +160,10 @@ def linalg_eig(A):
     _square(A, "eig")
     # enable_eigvec_derivs: torch differentiates eigenvectors (a loss must not depend on their
     # phase; torch checks that, jtorch does not)
-    w, v = jax.lax.linalg.eig(A, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
     cd = jnp.complex128 if A.dtype in (jnp.float64, jnp.complex128) else jnp.complex64
+    if A.shape[-1] == 0:   # empty: jax's eigenvector derivative cannot reduce over an empty axis
+        return jnp.zeros(A.shape[:-1], cd), jnp.zeros(A.shape, cd)
+    w, v = jax.lax.linalg.eig(A, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
     return w.astype(cd), v.astype(cd)
 
 

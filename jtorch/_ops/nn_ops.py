@@ -818,6 +818,14 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
     if p not in (1, 2):
         raise TorchValueError("only p == 1 and p == 2 supported")
+    if input.ndim > 2 or (input.ndim == 2 and input.shape[1] == 0) or (input.ndim < 2 and input.size == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    nframe = input.shape[0] if input.ndim == 2 else 1
+    if target.ndim > 1 or target.size != nframe:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{nframe}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
     x = input if input.ndim == 2 else input.reshape(1, -1)
     t = target.reshape(-1).astype(jnp.int32)
     C = x.shape[1]

@@ -22,17 +22,9 @@ __all__ = [
     "native_channel_shuffle", "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
 
-def _conv(n):
-    name = f"conv{n}d"
-
-    def f(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        # channels-last compute inside compiled programs on the CPU backend (jtorch/_ops/channels_last.py)
-        return OPS[name](input, weight, bias, stride, padding, dilation, groups, _cl_wanted())
-    f.__name__ = name
-    return f
-
-
-conv1d, conv2d, conv3d = _conv(1), _conv(2), _conv(3)
+conv1d = OPS["conv1d"]
+conv2d = OPS["conv2d"]
+conv3d = OPS["conv3d"]
 conv_transpose1d = OPS["conv_transpose1d"]
 conv_transpose2d = OPS["conv_transpose2d"]
 conv_transpose3d = OPS["conv_transpose3d"]

@@ -434,6 +434,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None:
         with no_grad():
             weight._set_value(_O["_embedding_renorm"](weight, input, max_norm, float(norm_type))._data)
+    if sparse:
+        weight._sparse_rows_grad = True   # its (dense) gradient stands for a row-sparse one: SparseAdam takes it
     return _O["embedding"](weight, input, padding_idx, scale_grad_by_freq, sparse)
 
 
@@ -493,6 +495,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             weight._set_value(_O["_embedding_renorm"](weight, input, max_norm, float(norm_type))._data)
     if padding_idx is not None and padding_idx < 0:
         padding_idx = weight.size(0) + padding_idx
+    if sparse:
+        weight._sparse_rows_grad = True
     return _O["_embedding_bag"](weight, input, offsets, per_sample_weights, mode, num_bags, padding_idx)
 
 
@@ -769,6 +773,9 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     computation to save memory, which changes nothing in the result (XLA fuses it here)."""
     if ignore_index is not None and target.dtype.is_floating_point:
         raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    if input.size(-1) != linear_weight.size(-1):
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions (in_features), got "
+                           f"{input.size(-1)} and {linear_weight.size(-1)}, respectively")
     if linear_weight.dim() == 2:
         logits = linear(input, linear_weight, linear_bias)
     else:   # K-dimensional loss: weight (C, d_1, ..., d_K, D) gives logits (N, C, d_1, ..., d_K)

@@ -1,5 +1,9 @@
-"""torch.optim.SparseAdam: torch's constructor checks; jtorch has no sparse tensors, so a step meets only dense
-gradients and raises torch's error for them (use Adam)."""
+"""torch.optim.SparseAdam ("lazy Adam"): torch's constructor checks and update. jtorch has no sparse tensors:
+Embedding(sparse=True) / EmbeddingBag(sparse=True) give a dense gradient and mark their weight, and SparseAdam
+treats the rows of such a gradient that hold a nonzero value as the rows a sparse gradient would carry: only
+those rows' moments decay and only those rows move. Any other dense gradient raises torch's error."""
+import math
+
 from .optimizer import Optimizer
 from .._tensor import Tensor
 
@@ -31,8 +35,31 @@ class SparseAdam(Optimizer):
             from ..autograd.grad_mode import enable_grad
             with enable_grad():
                 loss = closure()
+        from ..autograd.grad_mode import no_grad
+        from .. import _creation
         for group in self.param_groups:
             for p in group["params"]:
-                if p._grad is not None:
+                if p._grad is not None and not getattr(p, "_sparse_rows_grad", False):
                     raise RuntimeError("SparseAdam does not support dense gradients, please consider Adam instead")
+        with no_grad():
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                for p in group["params"]:
+                    if p._grad is None:
+                        continue
+                    grad = -p._grad if group["maximize"] else p._grad
+                    rows = (grad != 0).reshape(grad.shape[0], -1).any(1).reshape((-1,) + (1,) * (grad.dim() - 1))
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = 0
+                        state["exp_avg"] = _creation.zeros_like(p)
+                        state["exp_avg_sq"] = _creation.zeros_like(p)
+                    state["step"] += 1
+                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                    exp_avg.copy_(exp_avg.where(~rows, exp_avg * beta1 + grad * (1 - beta1)))
+                    exp_avg_sq.copy_(exp_avg_sq.where(~rows, exp_avg_sq * beta2 + grad * grad * (1 - beta2)))
+                    step = state["step"]
+                    step_size = group["lr"] * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
+                    update = exp_avg / (exp_avg_sq.sqrt() + group["eps"])
+                    p.sub_((update * step_size).where(rows, 0.0))
         return loss

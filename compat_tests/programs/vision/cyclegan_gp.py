@@ -139,9 +139,9 @@ def cal_gradient_penalty(netD, real_data, fake_data, alpha, constant=1.0, lambda
 
 def main(argv=None):
     parser = argparse.ArgumentParser()
-    parser.add_argument('--n_epochs', type=int, default=2)
-    parser.add_argument('--n_epochs_decay', type=int, default=2)
-    parser.add_argument('--steps', type=int, default=3)
+    parser.add_argument('--n_epochs', type=int, default=1)
+    parser.add_argument('--n_epochs_decay', type=int, default=1)
+    parser.add_argument('--steps', type=int, default=2)
     parser.add_argument('--init-state', default=None)
     opt = parser.parse_args(argv)
     torch.manual_seed(0)

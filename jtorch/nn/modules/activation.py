@@ -310,3 +310,12 @@ class Softmax2d(Module):
         if input.dim() not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
         return F.softmax(input, -3, _stacklevel=5)
+
+
+def __getattr__(name):
+    # torch defines MultiheadAttention in this module (`from torch.nn.modules.activation import
+    # MultiheadAttention`); jtorch keeps it in its own file, imported lazily (no import cycle)
+    if name == "MultiheadAttention":
+        from .multihead_attention import MultiheadAttention
+        return MultiheadAttention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
