@@ -189,7 +189,8 @@ def _samples(m, dtype, training, rec):
 
 
 def _build(m, jcls, mi, dtype, training, rec):
-    """(torch module, jtorch module, memo) with the torch module's initial state copied into jtorch."""
+    """(torch module, jtorch module) built from the same constructor input, in dtype and training mode;
+    run_sample copies the torch module's state into the jtorch one."""
     memo = {}
     ci = mi.constructor_input
     torch.manual_seed(0)
@@ -205,7 +206,7 @@ def _lazy(tmod):
                for p in list(tmod.parameters()) + list(tmod.buffers()))
 
 
-def _load(tmod, jmod, sd):
+def _load(jmod, sd):
     tkeys, jkeys = list(sd), list(jmod.state_dict())
     if tkeys != jkeys:
         return f"state_dict keys differ: jtorch {jkeys} != torch {tkeys}"
@@ -222,7 +223,7 @@ def run_sample(m, jcls, mi, dtype, training, rec, grad=True):
     to = tmod(*fi.args, **fi.kwargs)
     if lazy:   # parameters exist only after the first forward (which changes no state)
         sd = {k: v.detach().clone() for k, v in tmod.state_dict().items()}
-    r = _load(tmod, jmod, sd)
+    r = _load(jmod, sd)
     if r:
         return r, "n/a"
     memo = {}

@@ -23,7 +23,7 @@ def _const(lib):
     return lib.tensor([2.0, 2.0, 2.0])
 
 
-def _custom_function(lib, w):
+def _custom_function(lib):
     class Scale(lib.autograd.Function):
         @staticmethod
         def forward(ctx, x, s):
@@ -99,7 +99,7 @@ CASES = {
     "leaf_inplace_raises_at_the_op": lambda L: [a := _leaf(L), y := a * a, a.add_(1)],
     "retain_graph_then_written": lambda L: [a := _leaf(L), w := _const(L), y := (a * w).sum(),
                                             y.backward(retain_graph=True), w.add_(1), y.backward()],
-    "custom_function_saved_tensor": lambda L: [a := _leaf(L), w := _const(L), y := _custom_function(L, w)(a, w),
+    "custom_function_saved_tensor": lambda L: [a := _leaf(L), w := _const(L), y := _custom_function(L)(a, w),
                                                w.add_(1), _backward(y)],
 }
 

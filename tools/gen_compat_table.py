@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generate docs/compatibility.md from the op registry and the OpInfo sweep results
-(docs/opinfo_results.json, written by tools/opinfo_sweep.py)."""
+(docs/opinfo_results.json, written by tools/opinfo_sweep.py), plus the ModuleInfo sweep results
+(docs/moduleinfo_results.json, written by tools/moduleinfo_sweep.py)."""
 import json
 import os
 import sys
@@ -98,7 +99,8 @@ def _module_section():
              "`tools/moduleinfo_sweep.py` runs PyTorch's own ModuleInfo database (`module_db`) through jtorch: the torch",
              "module's state is copied into the jtorch module of the same name, then outputs, buffers after the forward,",
              "input and parameter gradients (float32; float64 for the `float64` column) are compared in train and, where",
-             "the entry says they differ, eval mode; error inputs must raise torch's exception type.", "",
+             "the entry says they differ, eval mode; error inputs must raise torch's exception type with a message",
+             "matching the entry's `error_regex`.", "",
              f"- entries: {n}; every check passes: {ok} ({100 * ok / max(n, 1):.1f}%)",
              "- " + "; ".join(f"{k}: {p} of {a}" for k, (p, a) in count.items()), "",
              "| module | forward | gradient | float64 | error inputs |", "|---|---|---|---|---|"]

@@ -278,8 +278,8 @@ def _make_view(o, src, step):
         vc = base._vc = [0]
     o._vc = vc
     o._synced = vc[0]
-    # a view of a detached alias (x.detach()[i], x.data[i]) shares the base's storage, not its graph
-    o._view_grad = STATE.enabled and (src._base is None or src._view_grad)
+    # a view of x.data (x.data[i].zero_()) shares the base's storage, not its graph
+    o._view_grad = STATE.enabled and not src._data_alias
     if src._data_alias:   # a view of x.data writes silently too
         o._data_alias = True
 

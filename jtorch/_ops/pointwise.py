@@ -407,8 +407,9 @@ def _nextafter(x, y):
     return jnp.nextafter(x, y)
 
 
-# torch's derivative: the identity for input (a one-ulp step), zero for other (jax defines none)
-_nextafter.defjvps(lambda t, ans, x, y: jnp.broadcast_to(t, ans.shape),
+# torch's derivative: the identity for input (a one-ulp step) except where input == other (the
+# result is then other itself, flat in input); zero for other. jax defines none.
+_nextafter.defjvps(lambda t, ans, x, y: jnp.where(x != y, t, jnp.zeros((), ans.dtype)),
                    lambda t, ans, x, y: jnp.zeros(ans.shape, ans.dtype))
 
 
