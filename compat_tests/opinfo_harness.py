@@ -54,6 +54,12 @@ def resolve(o):
             break
     if obj is not None and callable(obj):
         return obj
+    # entries that call an aten kernel directly (aten._upsample_bilinear2d_aa): jtorch.ops.aten
+    qual = getattr(o.op, "_qualified_op_name", "")
+    if qual.startswith("aten::"):
+        fn = getattr(jtorch.ops.aten, qual[len("aten::"):], None)
+        if fn is not None:
+            return fn
     # method-only ops (e.g. Tensor.T -> OpInfo "T", "contiguous", "view_as")
     if hasattr(jtorch.Tensor, name):
         attr = getattr(jtorch.Tensor, name)
@@ -70,7 +76,7 @@ MISSING_REASONS = {
     "_batch_norm_with_update": _PRIVATE, "_chunk_cat": _PRIVATE, "_native_batch_norm_legit": _PRIVATE,
     "_segment_reduce.lengths": _PRIVATE, "_segment_reduce.offsets": _PRIVATE, "_softmax_backward_data": _PRIVATE,
     "_unsafe_masked_index": _PRIVATE, "_unsafe_masked_index_put_accumulate": _PRIVATE,
-    "_upsample_bilinear2d_aa": _PRIVATE, "torch.ops.aten._safe_softmax.default": _PRIVATE,
+    "torch.ops.aten._safe_softmax.default": _PRIVATE,
     "max_pool2d_with_indices_backward": "an ATen backward kernel (jtorch derives backwards with jax.vjp)",
     "native_dropout_backward": "an ATen backward kernel (jtorch derives backwards with jax.vjp)",
     "native_batch_norm": _PRIVATE, "native_group_norm": _PRIVATE, "native_layer_norm": _PRIVATE,

@@ -369,8 +369,9 @@ def test_tensor_long_tail_methods():
     assert_same(j.new([1, 2]), t.new([1, 2]))
     assert_same(jtorch.zeros(2, dtype=jtorch.int32).new([1, 2]), torch.zeros(2, dtype=torch.int32).new([1, 2]))
     assert tuple(j.new().shape) == tuple(t.new().shape)
-    assert_same(j.polygamma(1), t.polygamma(1), rtol=1e-5)
-    jc, tc = j.abs() + 0.5, t.abs() + 0.5
+    jc, tc = j.abs() + 0.5, t.abs() + 0.5   # away from the poles at 0, -1, ...: float32 there is noise
+    assert_same(jc.polygamma(1), tc.polygamma(1), rtol=1e-5)
+    assert_same((-jc).polygamma(1), (-tc).polygamma(1), rtol=1e-3)
     assert_same(jc.clone().polygamma_(2), tc.clone().polygamma_(2), rtol=1e-4)
     assert_same(jc.clone().igamma_(jc), tc.clone().igamma_(tc), rtol=1e-5)
     assert_same(jc.clone().igammac_(jc), tc.clone().igammac_(tc), rtol=1e-5)

@@ -132,3 +132,66 @@ def test_shuffles():
         assert repr(j) == repr(t)
         compare_module(t, j, [torch.randn(2, 8, 4, 6)])
     same_error(lambda: TF.pixel_shuffle(torch.randn(2, 6, 3, 3), 2), lambda: JF.pixel_shuffle(jtorch.randn(2, 6, 3, 3), 2))
+
+
+# ------------------------------------------------------------------------------------ antialias
+_AA_CASES = [((2, 3, 16, 20), dict(size=(8, 10))),                     # downsample by 2
+             ((1, 2, 14, 21), dict(scale_factor=1 / 3.5)),             # by 3.5, scale_factor form
+             ((1, 2, 10, 9), dict(scale_factor=(0.37, 0.61))),         # non-integer, per-axis scales
+             ((1, 2, 10, 9), dict(scale_factor=(0.37, 0.61), recompute_scale_factor=True)),
+             ((1, 2, 5, 6), dict(size=(11, 4))),                       # up on one axis, down on the other
+             ((1, 1, 7, 7), dict(size=1))]
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("ac", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_interpolate_antialias(mode, ac, dtype):
+    g = torch.Generator().manual_seed(3)
+    for shape, kw in _AA_CASES:
+        x = torch.randn(*shape, generator=g, dtype=dtype)
+        compare_fn(lambda x: TF.interpolate(x, mode=mode, align_corners=ac, antialias=True, **kw),
+                   lambda x: JF.interpolate(x, mode=mode, align_corners=ac, antialias=True, **kw), [x])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_interpolate_lanczos(dtype):
+    g = torch.Generator().manual_seed(5)
+    for shape, kw in _AA_CASES[:5]:
+        x = torch.randn(*shape, generator=g, dtype=dtype)
+        compare_fn(lambda x: TF.interpolate(x, mode="lanczos", antialias=True, **kw),
+                   lambda x: JF.interpolate(x, mode="lanczos", antialias=True, **kw), [x])
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "lanczos"])
+def test_interpolate_antialias_uint8(mode):
+    # torch's uint8 path uses fixed-point weights and rounds between the two passes: bit-exact
+    g = torch.Generator().manual_seed(4)
+    for shape, kw in [((1, 3, 64, 48), dict(size=(20, 17))), ((2, 3, 12, 12), dict(size=(30, 5))),
+                      ((1, 3, 40, 30), dict(scale_factor=(0.37, 1.7), align_corners=mode != "lanczos"))]:
+        x = torch.randint(0, 256, shape, generator=g, dtype=torch.uint8)
+        assert_same(JF.interpolate(to_j(x), mode=mode, antialias=True, **kw),
+                    TF.interpolate(x, mode=mode, antialias=True, **kw), rtol=0, atol=0)
+
+
+def test_interpolate_antialias_errors():
+    x3, x5 = torch.randn(1, 2, 5), torch.randn(1, 1, 3, 4, 5)
+    for x, mode in [(X, "nearest"), (X, "area"), (X, "nearest-exact"), (x3, "linear"), (x5, "trilinear"),
+                    (x3, "bilinear"), (x5, "bicubic"), (X[0, 0], "bilinear")]:
+        same_error(lambda: TF.interpolate(x, size=3, mode=mode, antialias=True),
+                   lambda: JF.interpolate(to_j(x), size=3, mode=mode, antialias=True))
+    same_error(lambda: TF.interpolate(X.int(), size=3, mode="bilinear", antialias=True),
+               lambda: JF.interpolate(to_j(X.int()), size=3, mode="bilinear", antialias=True))
+    for x, kw in [(X, dict()), (X, dict(align_corners=True, antialias=True)), (x3, dict()),
+                  (x3, dict(antialias=True))]:
+        same_error(lambda: TF.interpolate(x, size=3, mode="lanczos", **kw),
+                   lambda: JF.interpolate(to_j(x), size=3, mode="lanczos", **kw))
+
+
+@pytest.mark.parametrize("name", ["_upsample_bilinear2d_aa", "_upsample_bicubic2d_aa", "_upsample_lanczos2d_aa"])
+def test_upsample_aa_aten(name):
+    t_op, j_op = getattr(torch.ops.aten, name), getattr(jtorch.ops.aten, name)
+    for args in [([3, 4], False), ([3, 4], "lanczos" not in name, 0.3, 0.5), (None, False, [0.37, 1.6])]:
+        compare_fn(lambda x: t_op(x, *args), lambda x: j_op(x, *args), [X])
+    for args in [([3, 3], False, [0.5, 0.5]), (None, False, None), ([3, 3, 3], False), (None, False, [0.5])]:
+        same_error(lambda: t_op(X, *args), lambda: j_op(to_j(X), *args))

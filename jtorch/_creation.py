@@ -25,6 +25,38 @@ def _place(arr, device):
     return jax.device_put(arr, jax_device(device))
 
 
+_HOST_MAX = 1 << 22
+_host_backend = []
+
+
+def host_side_ok(n):
+    """Whether a new array of n elements is better made by numpy and handed to XLA:CPU. Eagerly,
+    jnp.zeros/ones/slicing compile one tiny XLA program per new shape (10-50 ms each: a model's set-up
+    and a program's first steps meet dozens of shapes); device_put of a numpy buffer compiles nothing.
+    Only where new arrays land on the CPU (elsewhere it would be a host-to-device copy) and never while jax traces
+    (a host array would become a constant baked into the program)."""
+    if not _host_backend:
+        try:
+            from jax._src.core import trace_state_clean
+            d = jax.config.jax_default_device   # jtorch sets "cpu" at import (_jax_setup.py)
+            plat = d if isinstance(d, str) else d.platform if d is not None else jax.default_backend()
+            _host_backend.append(trace_state_clean if plat == "cpu" else None)
+        except Exception:   # a jax without it: keep the jnp path
+            _host_backend.append(None)
+    clean = _host_backend[0]
+    return clean is not None and n <= _HOST_MAX and clean()
+
+
+def host_filled(shape, np_dtype, value):
+    """A constant-filled array made without compiling, or None where host_side_ok says no."""
+    n = 1
+    for s in shape:
+        n *= s
+    if not host_side_ok(n):
+        return None
+    return jax.device_put(np.full(shape, value, np_dtype))
+
+
 def _finish(arr, device=None, requires_grad=False, cls=Tensor):
     dev = as_device(device) if device is not None else get_default_device()
     t = object.__new__(cls)
@@ -163,7 +195,9 @@ def _factory(fill):
         if dev is not None and dev.type == "meta" and out is None:   # shape only: allocate nothing
             arr = jax.ShapeDtypeStruct(tuple(shape), dt.np)
         else:
-            arr = (jnp.zeros if fill in ("zeros", "empty") else jnp.ones)(shape, dt.np)
+            arr = host_filled(shape, dt.np, 0 if fill in ("zeros", "empty") else 1)
+            if arr is None:
+                arr = (jnp.zeros if fill in ("zeros", "empty") else jnp.ones)(shape, dt.np)
         if out is not None:
             return out._set_from_out(wrap(arr))
         return _finish(arr, device, requires_grad)

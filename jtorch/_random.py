@@ -161,13 +161,53 @@ def _make_sampler(kind, shape, dtype):
     return f
 
 
+# Samplers whose values are i.i.d. per element with scalar parameters: a draw of n values can be
+# the first n of a longer draw. Compiling threefry for every new parameter shape costs ~0.1-0.5 s
+# (a model's init touches dozens of shapes), so the first few eager draws of a shape take a
+# power-of-two sized draw (one compile per size class) plus a cheap slice; a shape drawn often
+# (dropout masks, noise in a loop) gets its own exact kernel and no slice.
+_BUCKETED = frozenset({"uniform", "normal", "bernoulli", "exponential", "cauchy", "log_normal"})
+_EXACT_AFTER = 3
+_BUCKET_MAX = 1 << 22
+_draws_seen = {}
+
+
+def _bucketed(kind, shape, dtype, key, params):
+    if kind not in _BUCKETED or isinstance(key, jax.core.Tracer) or any(hasattr(p, "shape") for p in params):
+        return False
+    n = 1
+    for s in shape:
+        n *= s
+    if not 0 < n <= _BUCKET_MAX:
+        return False
+    k = (kind, shape, dtype)
+    seen = _draws_seen.get(k, 0)
+    if seen >= _EXACT_AFTER:
+        return False
+    _draws_seen[k] = seen + 1
+    return True
+
+
 def draw(kind, shape, dtype, generator=None, *params):
     """One random draw; advances the generator's key."""
     g = generator if generator is not None else default_generator
     shape = tuple(int(s) for s in shape)
-    k = get_kernel(("rng", kind, shape, dtype), lambda: _make_sampler(kind, shape, dtype), kind)
     params = tuple(p._value if hasattr(p, "_value") else p for p in params)
-    new_key, out = k.jfwd(g._state._value, *params)
+    key = g._state._value
+    if _bucketed(kind, shape, dtype, key, params):
+        n = int(np.prod(shape))
+        size = 1 << (n - 1).bit_length()
+        k = get_kernel(("rng", kind, (size,), dtype), lambda: _make_sampler(kind, (size,), dtype), kind)
+        new_key, flat = k.jfwd(key, *params)
+        from ._creation import host_side_ok
+        if host_side_ok(n):   # slicing on the host compiles nothing (see host_side_ok)
+            out = jax.device_put(np.asarray(flat)[:n].reshape(shape))
+        else:
+            take = get_kernel(("rng_take", size, shape), lambda: (lambda a: a[:n].reshape(shape)), "rng_take")
+            out = take.jfwd(flat)
+    else:
+        k = get_kernel(("rng", kind, shape, dtype), lambda: _make_sampler(kind, shape, dtype), kind)
+        new_key, out = k.jfwd(key, *params)
     g._state._set_value(new_key)
     return out
 

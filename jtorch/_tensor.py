@@ -489,12 +489,14 @@ class Tensor:
         if type(self._value) is _SDS:
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first.")
-        return np.asarray(self._value)
+        # a writable copy: torch's result is writable (`a = t.numpy(); a[a < 0] = 0` is common) and
+        # np.asarray of a jax buffer is a read-only view; jax arrays cannot share torch's two-way memory
+        return np.array(self._value)
 
     def __array__(self, dtype=None, copy=None):
         if type(self._value) is _SDS:
             raise NotImplementedError("Cannot copy out of meta tensor; no data!")
-        a = np.asarray(self._value)
+        a = np.asarray(self._value) if copy is False else np.array(self._value)   # writable, as numpy()
         return a.astype(dtype) if dtype is not None else a
 
     def item(self):

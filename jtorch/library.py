@@ -148,6 +148,12 @@ class _OpPacket:
         return f"jtorch.ops.{self._qualname.replace('::', '.')}"
 
 
+# aten kernels that torch exposes under no torch.* / F.* name: where jtorch defines each
+_ATEN_ONLY = {"_upsample_bilinear2d_aa": "jtorch.nn._functional_conv",
+              "_upsample_bicubic2d_aa": "jtorch.nn._functional_conv",
+              "_upsample_lanczos2d_aa": "jtorch.nn._functional_conv"}
+
+
 class _Namespace:
     def __init__(self, ns):
         self._ns = ns
@@ -160,6 +166,9 @@ class _Namespace:
         if fn is None and self._ns == "aten":
             import jtorch
             fn = getattr(jtorch, name, None) or getattr(jtorch.nn.functional, name, None)
+            if fn is None and name in _ATEN_ONLY:
+                import importlib
+                fn = getattr(importlib.import_module(_ATEN_ONLY[name]), name)
         if fn is None:
             raise AttributeError(f"'_OpNamespace' '{self._ns}' object has no attribute '{name}'")
         return _OpPacket(q, fn)

@@ -652,9 +652,83 @@ def _src_index_taps(mode, i, o, scale, align_corners):
     raise NotImplementedError(mode)
 
 
-@op(static=("size", "mode", "align_corners", "scales"), method=False, public=False, promote=None)
-def _interpolate(input, size, mode, align_corners=None, scales=None):
+def _aa_filter(mode, x):
+    x = np.abs(x)
+    if mode == "linear":
+        return np.maximum(1.0 - x, 0.0)
+    if mode == "lanczos":     # Lanczos-3: sinc windowed by a 3x wider sinc
+        return np.where(x < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
+    a = -0.5    # the antialiased cubic uses Keys' a=-0.5 (plain bicubic uses -0.75)
+    return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                    np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+
+
+def _aa_weight_matrix(mode, i, o, scale, align_corners):
+    """(o, i) antialiased resampling weights along one axis. When downsampling the filter is
+    stretched by the scale so every input pixel contributes; each row is normalised to sum 1.
+    align_corners only changes the scale: the centres stay half-pixel (as torch's _aa kernels)."""
+    if align_corners:
+        s = (i - 1) / (o - 1) if o > 1 else 0.0
+    else:
+        s = (1.0 / scale) if scale is not None and scale > 0 else i / o
+    half = {"linear": 1.0, "cubic": 2.0, "lanczos": 3.0}[mode]
+    support = half * s if s >= 1.0 else half
+    inv = 1.0 / s if s >= 1.0 else 1.0
+    m = np.zeros((o, i))
+    for k in range(o):
+        c = s * (k + 0.5)
+        lo = max(int(c - support + 0.5), 0)
+        hi = min(int(c + support + 0.5), i)
+        w = _aa_filter(mode, (np.arange(lo, hi) - c + 0.5) * inv)
+        t = w.sum()
+        m[k, lo:hi] = w / t if t != 0 else w
+    return m
+
+
+def _aa_int16_weights(m):
+    """torch's uint8 path: fixed-point weights with as many fraction bits as int16 allows (max 22)."""
+    mx = m.max()
+    prec = next((p for p in range(22) if int(0.5 + mx * (1 << (p + 1))) >= (1 << 15)), 22)
+    v = m * (1 << prec)
+    return np.where(v < 0, np.trunc(v - 0.5), np.trunc(v + 0.5)).astype(np.int32), prec
+
+
+def _interpolate_aa_uint8(input, size, mode, align_corners, scales):
+    # Bit-exact with torch: integer weights, width pass then height pass, each rounded and clamped
+    # to uint8; an axis whose size does not change is skipped.
+    out = input.astype(jnp.int32)
+    for j in (1, 0):
+        ax = input.ndim - 2 + j
+        if input.shape[ax] == size[j]:
+            continue
+        sc = None if scales is None else scales[j]
+        w, prec = _aa_int16_weights(_aa_weight_matrix(mode, input.shape[ax], size[j], sc, align_corners))
+        acc = jnp.moveaxis(jnp.tensordot(out, jnp.asarray(w), axes=((ax,), (1,))), -1, ax)
+        out = jnp.clip((acc + (1 << (prec - 1))) >> prec, 0, 255)
+    return out.astype(jnp.uint8)
+
+
+def _interpolate_aa(input, size, mode, align_corners, scales):
+    if input.dtype == jnp.uint8:
+        return _interpolate_aa_uint8(input, size, mode, align_corners, scales)
+    if not jnp.issubdtype(input.dtype, jnp.floating):
+        raise NotImplementedError(f'"compute_index_ranges_weights" not implemented for \'{_tn(input.dtype)}\'')
+    # half/bfloat16 (which torch supports on CUDA only) are computed in float32
+    acc = input.dtype if input.dtype == jnp.float64 else jnp.float32
+    out = input.astype(acc)
+    for j in range(2):
+        ax = input.ndim - 2 + j
+        sc = None if scales is None else scales[j]
+        w = jnp.asarray(_aa_weight_matrix(mode, input.shape[ax], size[j], sc, align_corners), acc)
+        out = jnp.moveaxis(jnp.tensordot(out, w, axes=((ax,), (1,)), precision=jax.lax.Precision.HIGHEST), -1, ax)
+    return out.astype(input.dtype)
+
+
+@op(static=("size", "mode", "align_corners", "scales", "antialias"), method=False, public=False, promote=None)
+def _interpolate(input, size, mode, align_corners=None, scales=None, antialias=False):
     """Separable resampling over the trailing len(size) axes."""
+    if antialias:
+        return _interpolate_aa(input, size, mode, align_corners, scales)
     n = len(size)
     out = input
     acc = jnp.float32 if input.dtype in (jnp.float16, jnp.bfloat16) else input.dtype

@@ -169,6 +169,12 @@ def pad(input, pad, mode="constant", value=None):
 
 # ------------------------------------------------------------------------------------ resampling
 _INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_AA_KERNEL = {"bilinear": "linear", "bicubic": "cubic", "lanczos": "lanczos"}
+
+
+def _interp_rank_msg(input, mode):
+    return (f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: nearest | "
+            f"linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {mode})")
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -178,20 +184,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if align_corners is not None:
             raise TorchValueError("align_corners option can only be set with the interpolating modes: "
                                   "linear | bilinear | bicubic | trilinear")
-    elif mode in _INTERP_DIMS:
+    elif mode in _INTERP_DIMS or mode == "lanczos":
         if align_corners is None:
             align_corners = False
     else:
-        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
-                                  f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-                                  f"nearest-exact (got {mode})")
-    if antialias:
-        raise NotImplementedError("jtorch: interpolate(antialias=True) is not supported yet")
-    if n < 1 or n > 3:
-        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
-                                  f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-                                  f"nearest-exact (got {mode})")
-    if mode in _INTERP_DIMS and _INTERP_DIMS[mode] != n:
+        raise NotImplementedError(_interp_rank_msg(input, mode))
+    if (n < 1 or n > 3) and not antialias:   # with antialias torch's rank error is the ValueError below
+        raise NotImplementedError(_interp_rank_msg(input, mode))
+    if mode in _INTERP_DIMS and _INTERP_DIMS[mode] != n and not antialias:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_INTERP_DIMS[mode] + 2}D input")
     if size is not None and scale_factor is not None:
         raise TorchValueError("only one of size or scale_factor should be defined")
@@ -222,10 +222,63 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             scales = sf
     else:
         raise TorchValueError("either size or scale_factor should be defined")
+    if antialias and (mode not in ("bilinear", "bicubic", "lanczos") or n != 2):
+        # torch checks this after sizing, so size/scale_factor errors come first
+        raise TorchValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires "
+                              "a 4-D tensor as input")
+    if mode == "lanczos":
+        if n != 2:
+            raise NotImplementedError(_interp_rank_msg(input, mode))
+        if align_corners:
+            raise TorchValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise TorchValueError("Lanczos mode requires antialias=True")
+    if antialias:
+        return OPS["_interpolate"](input, out, _AA_KERNEL[mode], align_corners, scales, True)
     if mode == "area":
         return [adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d][n - 1](input, out)
     m = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
     return OPS["_interpolate"](input, out, m, align_corners if mode in _INTERP_DIMS else None, scales)
+
+
+def _upsample_aa(mode, input, output_size, align_corners, scale_factors, scales_h, scales_w):
+    """aten's _upsample_{bilinear,bicubic,lanczos}2d_aa: the 4th positional argument is the .vec overload's
+    scale_factors list or the default overload's scales_h."""
+    if scale_factors is not None and not isinstance(scale_factors, (list, tuple)):
+        scale_factors, scales_h = None, scale_factors
+    if input.dim() != 4:
+        raise RuntimeError(f"It is expected input_size equals to 4, but got size {input.dim()}")
+    sp = tuple(input.shape[2:])
+    if scale_factors is not None or output_size is None:
+        if (output_size is None) == (scale_factors is None):
+            raise RuntimeError("Must specify exactly one of output_size and scale_factors")
+        if len(scale_factors) != 2:
+            raise RuntimeError("Expected static_cast<int64_t>(scale_factors->size()) == spatial_dimensions to be "
+                               "true, but got false.")
+        scales = tuple(float(f) for f in scale_factors)
+        out = tuple(int(math.floor(float(i) * f)) for i, f in zip(sp, scales))
+    else:
+        if len(output_size) != 2:
+            raise RuntimeError(f"It is expected output_size equals to 2, but got size {len(output_size)}")
+        out = tuple(int(o) for o in output_size)
+        scales = None if scales_h is None and scales_w is None else \
+            tuple(None if f is None else float(f) for f in (scales_h, scales_w))
+    return OPS["_interpolate"](input, out, mode, bool(align_corners), scales, True)
+
+
+def _upsample_bilinear2d_aa(input, output_size, align_corners, scale_factors=None, scales_w=None, *,
+                            scales_h=None):
+    return _upsample_aa("linear", input, output_size, align_corners, scale_factors, scales_h, scales_w)
+
+
+def _upsample_bicubic2d_aa(input, output_size, align_corners, scale_factors=None, scales_w=None, *,
+                           scales_h=None):
+    return _upsample_aa("cubic", input, output_size, align_corners, scale_factors, scales_h, scales_w)
+
+
+def _upsample_lanczos2d_aa(input, output_size, align_corners, scale_factors=None, scales_w=None, *,
+                           scales_h=None):
+    return _upsample_aa("lanczos", input, output_size, align_corners, scale_factors, scales_h, scales_w)
 
 
 def _warn_deprecated(name):
