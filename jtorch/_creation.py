@@ -147,7 +147,8 @@ def _own(arr, data, np_dtype=None):
     to that buffer would then show through the (immutable) jax array, nondeterministically. torch
     copies here, so copy whenever arr is, or views, memory the caller owns."""
     if arr is data or arr.base is not None:
-        return jnp.array(arr, dtype=np_dtype, copy=True)
+        # the copy is made by numpy, so the buffer XLA may adopt zero-copy is one nobody else holds
+        return jnp.asarray(np.array(arr, dtype=np_dtype, copy=True))
     return jnp.asarray(arr, dtype=np_dtype)
 
 
@@ -174,7 +175,7 @@ def from_numpy(ndarray):
     D.from_np(ndarray.dtype)
     # a snapshot: jax arrays cannot share torch's two-way memory, and a one-way alias (numpy writes
     # showing through for some buffer alignments only) would be nondeterministic
-    return wrap(jnp.array(ndarray, copy=True))
+    return wrap(jnp.asarray(np.array(ndarray, copy=True)))   # numpy's own copy: see _own
 
 
 def from_dlpack(ext):

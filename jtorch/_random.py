@@ -201,7 +201,7 @@ def draw(kind, shape, dtype, generator=None, *params):
         new_key, flat = k.jfwd(key, *params)
         from ._creation import host_side_ok
         if host_side_ok(n):   # slicing on the host compiles nothing (see host_side_ok)
-            out = jax.device_put(np.asarray(flat)[:n].reshape(shape))
+            out = jax.device_put(np.array(np.asarray(flat)[:n].reshape(shape)))   # an owned copy
         else:
             take = get_kernel(("rng_take", size, shape), lambda: (lambda a: a[:n].reshape(shape)), "rng_take")
             out = take.jfwd(flat)
