@@ -88,7 +88,7 @@ def timed(step, steps, warmup, sync):
 DEV = ["cuda"]
 
 
-def run_torchlike(mod, name, B, steps, wrap_model, wrap_step):
+def run_torchlike(mod, name, B, steps, wrap_model, wrap_step, bf16=True):
     torch = mod
     torch.manual_seed(0)
     model = build(torch).to(DEV[0])
@@ -100,7 +100,7 @@ def run_torchlike(mod, name, B, steps, wrap_model, wrap_step):
     F = torch.nn.functional
 
     def step_fn(x, y):
-        with torch.autocast(amp_dev, dtype=torch.bfloat16):
+        with torch.autocast(amp_dev, dtype=torch.bfloat16, enabled=bf16):
             logits = fwd(x)
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
         opt.zero_grad(set_to_none=True)
@@ -122,6 +122,12 @@ def run_torchlike(mod, name, B, steps, wrap_model, wrap_step):
 def run_jtorch(B, steps):
     import jtorch
     return run_torchlike(jtorch, "jtorch.compile (whole step)", B, steps, lambda m: m, jtorch.compile)
+
+
+def run_jtorch_fp32(B, steps):
+    import jtorch
+    return run_torchlike(jtorch, "jtorch.compile (whole step), fp32", B, steps, lambda m: m, jtorch.compile,
+                         bf16=False)
 
 
 def run_jtorch_eager(B, steps):
@@ -211,7 +217,9 @@ def main():
     ap.add_argument("--which", default="jax,jtorch,torch")
     ap.add_argument("--json", default=None)
     ap.add_argument("--tiny", action="store_true", help="a tiny config on the CPU (smoke test)")
+    ap.add_argument("--device", default="cuda", help="cuda, or cpu to time tracing/compiling here")
     a = ap.parse_args()
+    DEV[0] = a.device
     if a.tiny:
         CFG.update(vocab=128, block=32, layers=2, heads=2, d=32)
         DEV[0] = "cpu"
@@ -221,6 +229,7 @@ def main():
     rows = []
     for w in a.which.split(","):
         fn = {"jtorch": run_jtorch, "torch": run_torch, "jax": run_jax, "jtorch_eager": run_jtorch_eager,
+              "jtorch_fp32": run_jtorch_fp32,
               "torch_eager": run_torch_eager}[w]
         try:
             r = fn(a.batch, a.steps)
