@@ -145,7 +145,11 @@ def run_torch_eager(B, steps):
     return run_torchlike(torch, "torch eager", B, steps, lambda m: m, lambda f: f)
 
 
-def run_jax(B, steps):
+def run_jax_cudnn(B, steps):
+    return run_jax(B, steps, attention="cudnn")
+
+
+def run_jax(B, steps, attention=None):
     import jax
     import jax.numpy as jnp
     import optax
@@ -172,7 +176,7 @@ def run_jax(B, steps):
             h = ln(x, b["ln1"]).astype(jnp.bfloat16)
             q, kk, v = jnp.split(lin(h, b["qkv"]), 3, axis=-1)
             q, kk, v = (t.reshape(B, T, H, d // H) for t in (q, kk, v))
-            y = jax.nn.dot_product_attention(q, kk, v, is_causal=True).reshape(B, T, d)
+            y = jax.nn.dot_product_attention(q, kk, v, is_causal=True, implementation=attention).reshape(B, T, d)
             x = x + lin(y, b["proj"]).astype(jnp.float32)
             h = ln(x, b["ln2"]).astype(jnp.bfloat16)
             x = x + lin(jax.nn.gelu(lin(h, b["fc"]), approximate=True), b["out"]).astype(jnp.float32)
@@ -206,7 +210,7 @@ def run_jax(B, steps):
     compile_s = time.perf_counter() - t0
     dt, loss = timed(one, steps, 2, lambda: state[0]["wte"].block_until_ready())
     n = sum(p.size for p in jax.tree_util.tree_leaves(params)) - 0
-    return dict(name="hand-written JAX + optax (one jit)", ms_per_step=dt * 1e3, tokens_per_s=B * T / dt,
+    return dict(name="hand-written JAX + optax (one jit)" + (f", {attention} attention" if attention else ""), ms_per_step=dt * 1e3, tokens_per_s=B * T / dt,
                 params=int(n), compile_s=compile_s, loss=float(loss))
 
 
@@ -228,7 +232,7 @@ def main():
     peak = next((v for k, v in PEAK.items() if k in kind), None)
     rows = []
     for w in a.which.split(","):
-        fn = {"jtorch": run_jtorch, "torch": run_torch, "jax": run_jax, "jtorch_eager": run_jtorch_eager,
+        fn = {"jtorch": run_jtorch, "torch": run_torch, "jax": run_jax, "jax_cudnn": run_jax_cudnn, "jtorch_eager": run_jtorch_eager,
               "jtorch_fp32": run_jtorch_fp32,
               "torch_eager": run_torch_eager}[w]
         try:

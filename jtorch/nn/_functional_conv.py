@@ -337,7 +337,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         batch = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]))
         dmask = _keep_mask(tuple(batch) + (L, S), dropout_p, query.device)
     return OPS["scaled_dot_product_attention"](query, key, value, attn_mask, float(dropout_p), bool(is_causal),
-                                               None if scale is None else float(scale), bool(enable_gqa), dmask)
+                                               None if scale is None else float(scale), bool(enable_gqa), dmask,
+                                               _cudnn=_fused_kernel_allowed(query))
+
+
+def _fused_kernel_allowed(query):
+    """cuDNN flash attention may run: the query is on a CUDA device and sdpa_kernel allows a fused kernel."""
+    from .attention import SDPBackend, _cur_sdpa_kernel_backends
+    dev = getattr(query, "device", None)
+    return getattr(dev, "type", None) == "cuda" and any(
+        b in _cur_sdpa_kernel_backends() for b in (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION))
 
 
 def _canonical_mask(mask, mask_name, other_name, target_type, check_other=True):
