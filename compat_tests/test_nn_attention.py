@@ -46,6 +46,34 @@ def test_sdpa(case):
                    lambda q, k, v, m: JF.scaled_dot_product_attention(q, k, v, m, **kw), [q, k, v, mask])
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("causal", [False, True])
+def test_sdpa_half_precision(dtype, causal):
+    # XLA:CPU has no f16 x f16 -> f32 dot: float16 must take the math path and still match torch
+    g = torch.Generator().manual_seed(1)
+    q, k, v, go = (torch.randn(2, 3, 8, 16, generator=g).to(getattr(torch, dtype)) for _ in range(4))
+    tq, tk, tv = (t.clone().requires_grad_() for t in (q, k, v))
+    jq, jk, jv = (to_j(t, requires_grad=True) for t in (q, k, v))
+    to = TF.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
+    jo = JF.scaled_dot_product_attention(jq, jk, jv, is_causal=causal)
+    to.backward(go)
+    jo.backward(to_j(go))
+    tol = dict(rtol=2e-2, atol=2e-2) if dtype == "bfloat16" else dict(rtol=5e-3, atol=5e-3)
+    for j, t in ((jo, to), (jq.grad, tq.grad), (jk.grad, tk.grad), (jv.grad, tv.grad)):
+        assert_same(j, t, **tol)
+
+
+def test_sdpa_cudnn_request_falls_back_without_cudnn():
+    # the cuDNN kernel is asked for only for CUDA operands; where cuDNN is absent the XLA path answers
+    from jtorch._ops.registry import OPS
+    q = to_j(Q.to(torch.bfloat16))
+    a = OPS["scaled_dot_product_attention"](q, q, q, None, 0.0, True, None, False, None, _cudnn=True)
+    b = JF.scaled_dot_product_attention(q, q, q, is_causal=True)
+    assert_same(a, TF.scaled_dot_product_attention(Q.to(torch.bfloat16), Q.to(torch.bfloat16),
+                                                   Q.to(torch.bfloat16), is_causal=True), rtol=2e-2, atol=2e-2)
+    assert np.array_equal(np.asarray(a._value.astype("float32")), np.asarray(b._value.astype("float32")))
+
+
 def test_sdpa_dropout_and_errors():
     jq = to_j(Q)
     out = JF.scaled_dot_product_attention(jq, jq, jq, dropout_p=0.5)
