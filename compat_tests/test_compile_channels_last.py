@@ -1,6 +1,7 @@
 """Convolution, batch norm and pooling inside jtorch.compile on the CPU backend compute channels-last
 (jtorch/_ops/channels_last.py) while tensors stay NC*: values, gradients and running statistics
 must still be torch's."""
+import numpy as np
 import pytest
 import torch
 
@@ -115,3 +116,65 @@ def test_compiled_cnn_layer_matches_eager_and_torch():
     assert_same(jw.grad, tw.grad, atol=1e-3, rtol=1e-4)
     assert_same(jb.grad, tb.grad, atol=1e-3, rtol=1e-4)
     assert_same(jbn.running_var, tbn.running_var, atol=1e-4, rtol=1e-5)
+
+
+def test_sink_transposes_moves_elementwise_ops_into_the_producers_layout():
+    # bn-like NHWC op -> NCHW relu -> NHWC pool, differentiated: the relu, its backward mask and the
+    # splat zeros must run channels-last so only the input transpose and the output transpose remain
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from jtorch._ops.sink_transposes import sink_transposes
+    to_nhwc, to_nchw = (0, 2, 3, 1), (0, 3, 1, 2)
+
+    def layer(x):   # x NCHW
+        h = jnp.transpose(x, to_nhwc) * 1.5 + 0.25                        # "batch norm", channels-last
+        r = jnp.where(jnp.transpose(h, to_nchw) > 0, jnp.transpose(h, to_nchw), jnp.zeros((2, 3, 4, 4)))
+        p = lax.reduce_window(jnp.transpose(r, to_nhwc), -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+        return jnp.transpose(p, to_nchw)
+
+    def step(x):
+        y, vjp = jax.vjp(layer, x)
+        return y, vjp(jnp.cos(y))[0]
+
+    def n_transposes(f, x):   # live ones: XLA drops the rest
+        jaxpr = jax.make_jaxpr(f)(x).jaxpr
+        used = {id(v) for e in jaxpr.eqns for v in e.invars} | {id(v) for v in jaxpr.outvars}
+        return sum(e.primitive.name == "transpose" and id(e.outvars[0]) in used for e in jaxpr.eqns)
+
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 3, 4, 4))
+    sunk = sink_transposes(step)
+    for a, b in zip(jax.jit(step)(x), jax.jit(sunk)(x)):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    before, after = n_transposes(step, x), n_transposes(sunk, x)
+    assert after < before
+    assert after <= 3   # into the pool, the output, the gradient out of the pool's backward
+
+
+def test_compiled_cnn_step_same_with_and_without_transpose_sinking(monkeypatch):
+    from jtorch._compile import config
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(4, 3, 8, 8, generator=g)
+    y = torch.randint(0, 5, (4,), generator=g)
+    results = []
+    for sink in (False, True):
+        monkeypatch.setattr(config, "sink_transposes", sink)
+        jtorch.manual_seed(0)
+        nn = jtorch.nn
+        model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(6, 8, 3, padding=1), nn.BatchNorm2d(8), nn.LeakyReLU(0.1),
+                              nn.AvgPool2d(2), nn.Flatten(), nn.Linear(32, 5))
+        opt = jtorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        @jtorch.compile
+        def step(x, y):
+            opt.zero_grad()
+            loss = jtorch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        losses = [float(step(to_j(x), to_j(y))) for _ in range(3)]
+        results.append((losses, [p.detach().clone() for p in model.parameters()]))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)

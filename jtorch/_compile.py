@@ -37,6 +37,8 @@ from ._tensor import Tensor, wrap, UntraceableError
 from .autograd.grad_mode import STATE
 from .autograd import graph as _graph
 from ._ops import autocast_state
+from ._ops import channels_last as _cl
+from ._ops.sink_transposes import sink_transposes
 
 
 class _Config:
@@ -50,6 +52,9 @@ class _Config:
     assume_static_by_default = True
     capture_scalar_outputs = False
     optimize_ddp = True
+    # jtorch's own: on XLA:CPU, move elementwise ops below transposes in a traced step so the
+    # transposes around channels-last convolution/batch norm/pooling cancel (_ops/sink_transposes.py)
+    sink_transposes = True
 
 
 config = _Config()
@@ -927,7 +932,11 @@ class CompiledFunction:
                     raise _CacheLimit()
             if static[-1] is not None:
                 hp = static[-1]
-            return _run_traced(self, plan, self._call, state_arrays, grad_arrays, arg_arrays, hp)
+            call = self._call
+            run = functools.partial(_run_traced, self, plan, call)
+            if config.sink_transposes and _cl.on_cpu():
+                run = sink_transposes(run)
+            return run(state_arrays, grad_arrays, arg_arrays, hp)
         return pure
 
     def _decide(self, plan, call, state_arrays, grad_arrays, arg_arrays, hp, static):
