@@ -175,6 +175,7 @@ def test_compiled_module_forward_and_eager_backward():
     with pytest.raises(TypeError):  # as torch's OptimizedModule: no __getitem__
         cm[0]
     assert list(cm.state_dict().keys()) == ["_orig_mod." + k for k in tm.state_dict().keys()]
+    assert repr(cm) == repr(torch.compile(tm))   # Module's repr, the model as child `_orig_mod`
     assert [p is q for p, q in zip(cm.parameters(), jm.parameters())] == [True] * 4
     # the seed's loop: eager optimizer on the compiled forward
     to = torch.optim.Adam(tm.parameters(), lr=1e-2)

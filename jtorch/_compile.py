@@ -1239,9 +1239,6 @@ def _make_optimized_module_class(Module):
             except AttributeError:
                 return getattr(self.__dict__["_modules"]["_orig_mod"], name)
 
-        def __repr__(self):
-            return f"OptimizedModule({self._orig_mod!r})"
-
         @property
         def trace_count(self):
             return self._compiled_call.trace_count
