@@ -528,3 +528,28 @@ def test_primed_optimizer_state_matches_torch_for_unused_params():
     for (n, a), (_, b) in zip(jm.named_parameters(), tm.named_parameters()):
         assert_same(a.detach(), b.detach(), atol=1e-5, rtol=1e-4, msg=n)
     assert js.trace_count <= 2
+
+
+@pytest.mark.parametrize("opt_name,kw", [("AdamW", {}), ("SGD", {"momentum": 0.9}), ("RMSprop", {})])
+def test_zero_grad_after_step_keeps_lazily_created_optimizer_state(opt_name, kw):
+    # `backward(); step(); zero_grad(set_to_none=True)`: every .grad is None when the call returns,
+    # yet each parameter was stepped, so the state made by the first step must survive it
+    tm, jm = _pair(_mlp)
+    x, y = _data()
+    losses = {}
+    for lib, m, xx, yy in ((torch, tm, x, y), (jtorch, jm, to_j(x), to_j(y))):
+        opt = getattr(lib.optim, opt_name)(m.parameters(), lr=1e-2, **kw)
+
+        def step(xx, yy):
+            loss = lib.nn.functional.mse_loss(m(xx), yy)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            return loss
+        f = jtorch.compile(step) if lib is jtorch else step
+        losses[lib.__name__] = [float(f(xx, yy)) for _ in range(5)]
+        if opt_name != "SGD":
+            assert [float(s["step"]) for s in opt.state.values()] == [5.0] * 4
+    np.testing.assert_allclose(losses["jtorch"], losses["torch"], rtol=1e-5)
+    for (n, a), (_, b) in zip(jm.named_parameters(), tm.named_parameters()):
+        assert_same(a.detach(), b.detach(), atol=1e-5, rtol=1e-5, msg=n)

@@ -688,3 +688,31 @@ def test_sparse_adam_on_sparse_embedding_matches_torch(maximize):
     lin(jtorch.ones(1, 2)).sum().backward()
     with pytest.raises(RuntimeError, match="does not support dense gradients"):
         opt.step()
+
+
+CAPTURABLE = ["Adam", "AdamW", "RMSprop", "Adamax", "NAdam", "RAdam", "ASGD", "Adadelta", "Rprop"]
+
+
+@pytest.mark.parametrize("name", CAPTURABLE)
+def test_capturable_on_cpu_asserts_like_torch(name):
+    for kw in ({}, {"foreach": True}, {"foreach": False}):
+        ps = []
+        for lib in (torch, jtorch):
+            p = lib.nn.Parameter(lib.ones(3))
+            p.grad = lib.ones(3)
+            ps.append((p, getattr(lib.optim, name)([p], lr=0.1, capturable=True, **kw)))
+        (tp, to), (jp, jo) = ps
+        et, ej = same_error(to.step, jo.step)
+        assert str(ej) == str(et)
+        assert_same(jp.detach(), tp.detach())   # nothing updated, the state was created
+        assert sorted(jo.state[jp]) == sorted(to.state[tp])
+        # no gradients: nothing to check, the step runs
+        q, jq = torch.nn.Parameter(torch.ones(2)), jtorch.nn.Parameter(jtorch.ones(2))
+        getattr(torch.optim, name)([q], capturable=True, **kw).step()
+        getattr(jtorch.optim, name)([jq], capturable=True, **kw).step()
+    if name in ("Adam", "AdamW"):   # the fused CPU kernels take capturable=True
+        p, jp = torch.nn.Parameter(torch.ones(3)), jtorch.nn.Parameter(jtorch.ones(3))
+        p.grad, jp.grad = torch.ones(3), jtorch.ones(3)
+        getattr(torch.optim, name)([p], capturable=True, fused=True).step()
+        getattr(jtorch.optim, name)([jp], capturable=True, fused=True).step()
+        assert_same(jp.detach(), p.detach())

@@ -881,11 +881,17 @@ class CompiledFunction:
                         if st:   # (stateless rules, SGD without momentum: torch keeps no state entry)
                             opt.state[p].update(st)
                             primed.append((opt, p))
+                            opt.__dict__.setdefault("_stepped", set())
         return primed
 
     def _unprime(self, primed):
+        # a parameter keeps its primed state if step() updated it (it had a .grad then); its .grad
+        # after the call says nothing: `step(); zero_grad(set_to_none=True)` leaves None there
+        stepped = {}
+        for opt, _ in primed:
+            stepped.setdefault(id(opt), opt.__dict__.pop("_stepped", None) or set())
         for opt, p in primed:
-            if p._grad is None:
+            if id(p) not in stepped[id(opt)]:
                 opt.state.pop(p, None)
                 opt.__dict__.get("_fresh", {}).pop(p, None)
                 self._gradless.add(id(p))

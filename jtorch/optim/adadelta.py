@@ -6,6 +6,7 @@ __all__ = ["Adadelta"]
 
 
 class Adadelta(_RuleOptimizer):
+    _capturable_msg = ("params and state_steps", False, "params and state_steps", False)
     _rule = staticmethod(F.adadelta)
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,

@@ -10,6 +10,7 @@ __all__ = ["ASGD"]
 
 
 class ASGD(_RuleOptimizer):
+    _capturable_msg = ("params, mus, etas, and state_steps", True, "params, mus, etas, and state_steps", False)
     _rule = staticmethod(F.asgd)
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,

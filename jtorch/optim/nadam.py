@@ -7,6 +7,7 @@ __all__ = ["NAdam"]
 
 
 class NAdam(_RuleOptimizer):
+    _capturable_msg = ("params, mu_products and state_steps", True, "params, mu_products, and state_steps", False)
     _rule = staticmethod(F.nadam)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,

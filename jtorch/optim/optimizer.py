@@ -391,6 +391,21 @@ class _RuleOptimizer(Optimizer):
         torch's lazily created state, so the first compiled call already has the final state structure."""
         return self._init_state(p, group)
 
+    # torch's capturable=True device assertion, as each optimizer words it: (what, whether 'xla' is
+    # listed) for the single-tensor path (torch's default on CPU), then for foreach=True
+    _capturable_msg = ("params and state_steps", True, "params and state_steps", False)
+
+    def _check_capturable(self, group, ps):
+        """capturable=True asks for CUDA-graph-safe steps on an accelerator: torch asserts the
+        parameters live on one (after creating the state) unless it is compiling."""
+        from .._compile import is_compiling
+        if is_compiling():
+            return
+        what, xla = self._capturable_msg[2:] if group.get("foreach") else self._capturable_msg[:2]
+        devices = ["cuda", "xpu", "hpu", "privateuseone"] + (["xla"] if xla else [])
+        if not all(p.device.type in devices for p in ps):
+            raise AssertionError(f"If capturable=True, {what} must be on supported devices: {devices}.")
+
     def _zero_step(self):
         from .._creation import tensor
         return tensor(0.0, dtype=_scalar_dtype())
@@ -426,8 +441,13 @@ class _RuleOptimizer(Optimizer):
                 st = {}   # stateless rule (SGD without momentum): torch leaves optimizer.state empty
             ps.append(p)
             sts.append(st)
+        stepped = self.__dict__.get("_stepped")
+        if stepped is not None:   # jtorch.compile's first call: which primed states torch would have made
+            stepped.update(id(p) for p in ps)
         if not ps:
             return
+        if group.get("capturable") and not group.get("fused"):
+            self._check_capturable(group, ps)
         arrays = [{k: (st[k]._value if st.get(k) is not None else None) for k in keys} for st in sts]
         fresh = self.__dict__.get("_fresh")
         if fresh:

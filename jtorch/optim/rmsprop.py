@@ -6,6 +6,7 @@ __all__ = ["RMSprop"]
 
 
 class RMSprop(_RuleOptimizer):
+    _capturable_msg = ("params and state_steps", True, "params and state_steps", True)
     _rule = staticmethod(F.rmsprop)
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,

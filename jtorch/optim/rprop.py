@@ -6,6 +6,7 @@ __all__ = ["Rprop"]
 
 
 class Rprop(_RuleOptimizer):
+    _capturable_msg = ("params and state_steps", True, "params and state_steps", True)
     _rule = staticmethod(F.rprop)
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
