@@ -151,6 +151,10 @@ def _compare(jo, to, path="out", values=True):
     if isinstance(to, torch.Tensor):
         if not isinstance(jo, jtorch.Tensor):
             return f"{path}: expected a Tensor, got {type(jo).__name__}"
+        if to.layout != torch.strided:   # sparse: same layout, then the values as dense arrays
+            if str(jo.layout) != str(to.layout):
+                return f"{path}: layout {jo.layout} != torch {to.layout}"
+            jo, to = jo.to_dense(), to.to_dense()
         if tuple(jo.shape) != tuple(to.shape):
             return f"{path}: shape {tuple(jo.shape)} != torch {tuple(to.shape)}"
         if jo.dtype is not jdtype(to.dtype):

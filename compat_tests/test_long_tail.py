@@ -607,7 +607,7 @@ def test_modules_that_mirror_torch():
 
 
 # ------------------------------------------------------------------ unsupported names and coverage
-@pytest.mark.parametrize("name", ["sparse_coo_tensor", "quantize_per_tensor_dynamic", "cudnn_convolution", "qint8",
+@pytest.mark.parametrize("name", ["sparse_csc_tensor", "quantize_per_tensor_dynamic", "cudnn_convolution", "qint8",
                                   "complex32", "SymInt", "parse_ir", "DispatchKey", "fx", "nested"])
 def test_unsupported_names_raise_clearly(name):
     assert not hasattr(jtorch, name)
@@ -620,7 +620,7 @@ def test_unsupported_names_raise_clearly(name):
 
 def test_unsupported_tensor_methods_and_plain_misses():
     x = jtorch.ones(2)
-    assert not hasattr(x, "indices")
+    assert not hasattr(x, "sparse_mask")
     with pytest.raises(NotImplementedError, match="Tensor.q_scale is not supported"):
         x.q_scale()
     with pytest.raises(AttributeError, match="'Tensor' object has no attribute 'definitely_not_a_method'"):

@@ -32,6 +32,10 @@ globals().update(_ops.public_functions())
 del _methods
 from . import _tensor_long_tail  # noqa: E402
 _tensor_long_tail.install()
+from . import _sparse  # noqa: E402
+_sparse.install()
+from ._sparse import sparse_coo_tensor, sparse_csr_tensor, smm  # noqa: E402
+spmm = _sparse.mm
 
 # torch has Python builtins shadowed in its namespace too (torch.float, torch.int, torch.bool).
 import builtins as _builtins  # noqa: E402

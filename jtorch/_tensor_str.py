@@ -193,6 +193,9 @@ def tensor_repr(t):
         if _COMPILING[0]:
             raise _untraceable("printing a tensor")
         return f"tensor(<traced {list(t.shape)} {t.dtype}>)"
+    if "_sp" in t.__dict__:
+        from ._sparse import sparse_repr
+        return sparse_repr(t)
     prefix = "tensor("
     if type(t).__name__ == "Parameter":
         prefix = "Parameter containing:\ntensor("
@@ -206,7 +209,7 @@ def tensor_repr(t):
         if dtype is not D.get_default_dtype() and dtype is not D.default_complex():
             suffixes.append(f"dtype={dtype}")
         if t.grad_fn is not None:
-            suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+            suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
         elif t.requires_grad:
             suffixes.append("requires_grad=True")
         return prefix + "..., " + ", ".join(suffixes) + ")"
@@ -221,7 +224,7 @@ def tensor_repr(t):
         if dtype not in (D.get_default_dtype(), D.int64, D.bool_, D.default_complex()):
             suffixes.append(f"dtype={dtype}")
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     s = prefix + body

@@ -969,9 +969,7 @@ def _no_jax(name, why):
     return f
 
 
-for _n, _why in (("to_sparse", "JAX arrays have no sparse layouts (use jax.experimental.sparse directly)"),
-                 ("to_sparse_csr", "JAX arrays have no sparse layouts"),
-                 ("to_sparse_csc", "JAX arrays have no sparse layouts"),
+for _n, _why in (("to_sparse_csc", "JAX arrays have no sparse layouts (jtorch's COO and CSR tensors are dense-backed)"),
                  ("to_sparse_bsr", "JAX arrays have no sparse layouts"),
                  ("to_sparse_bsc", "JAX arrays have no sparse layouts"),
                  ("quantize_per_tensor", "quantized tensors are not supported on JAX"),
