@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _dtype as D
+from . import _foreign
 from ._device import as_device, jax_device, device as device_cls
 from ._creation_defaults import get_default_device
 from ._tensor import Tensor, wrap, Size
@@ -128,6 +129,8 @@ def _map_tensors(x):
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if not isinstance(data, (Tensor, np.ndarray, list, tuple, int, float, bool)) and _foreign.is_foreign(data):
+        data = _foreign.to_numpy(data)
     if isinstance(data, Tensor):
         import warnings
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
@@ -153,6 +156,8 @@ def _own(arr, data, np_dtype=None):
 
 
 def as_tensor(data, dtype=None, device=None):
+    if not isinstance(data, (Tensor, np.ndarray, list, tuple, int, float, bool)) and _foreign.is_foreign(data):
+        data = _foreign.to_numpy(data)
     if isinstance(data, Tensor):
         t = data
         if dtype is not None and D.to_dtype(dtype) is not t.dtype:

@@ -11,6 +11,7 @@ from ..autograd import graph
 from .kernel import get_kernel, _KERNELS
 from .registry import freeze
 from . import autocast_state
+from .._foreign import adopt_leaves
 from .placement import unify_devices
 
 _from_np = D._BY_NP
@@ -159,7 +160,14 @@ def call(opdef, args, kwargs):
             struct.append(-1)
             leaves.append(v)
             opmask.append(is_op)
-    res = run(opdef, static, tuple(struct), leaves, opmask, tag, extra)
+    try:
+        res = run(opdef, static, tuple(struct), leaves, opmask, tag, extra)
+    except TypeError:
+        # a torch.Tensor among the arguments (torchvision output...): adopt it and retry; free until raised
+        adopted = adopt_leaves(leaves)
+        if adopted is None:
+            raise
+        res = run(opdef, static, tuple(struct), adopted, opmask, tag, extra)
     if out is not None:
         return _write_out(opdef, res, out)
     return res

@@ -97,6 +97,9 @@ def collate(batch, *, collate_fn_map=None):
             return elem_type([collate(samples, collate_fn_map=collate_fn_map) for samples in transposed])
         except TypeError:
             return [collate(samples, collate_fn_map=collate_fn_map) for samples in transposed]
+    from ...._foreign import is_foreign, to_numpy
+    if is_foreign(elem):   # torch tensors (torchvision transforms, a torch Dataset): batched as jtorch tensors
+        return _wrap_np(np.stack([to_numpy(b) for b in batch]))
     raise TypeError(default_collate_err_msg_format.format(elem_type))
 
 
@@ -163,6 +166,9 @@ def default_convert(data):
     elem_type = type(data)
     if isinstance(data, Tensor):
         return data
+    from ...._foreign import is_foreign
+    if is_foreign(data):
+        return _jt().as_tensor(data)
     if elem_type.__module__ == "numpy" and elem_type.__name__ not in ("str_", "string_", "bytes_"):
         if elem_type.__name__ == "ndarray" and np_str_obj_array_pattern.search(data.dtype.str) is not None:
             return data

@@ -1,0 +1,52 @@
+"""torch.Tensor values met by jtorch (torchvision transforms and datasets return them): adopted as
+jtorch tensors by tensor()/as_tensor(), DataLoader collation and ops (jtorch/_foreign.py)."""
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+from oracle import assert_same
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64, torch.bool, torch.bfloat16,
+                                   torch.float16, torch.uint8])
+def test_tensor_and_as_tensor_adopt_torch_tensors(dtype):
+    t = (torch.arange(6).reshape(2, 3) % 3).to(dtype)
+    for make in (jtorch.tensor, jtorch.as_tensor):
+        j = make(t)
+        assert isinstance(j, jtorch.Tensor)
+        assert_same(j, t)
+    g = torch.ones(2, requires_grad=True) * 2   # a non-leaf that requires grad: adopted as a value
+    assert_same(jtorch.tensor(g), g.detach())
+    assert jtorch.as_tensor(t, dtype=jtorch.float64).dtype is jtorch.float64
+
+
+def test_ops_adopt_torch_tensor_arguments():
+    a = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+    lin = jtorch.nn.Linear(4, 2)
+    w, b = torch.from_numpy(lin.weight.detach().numpy()), torch.from_numpy(lin.bias.detach().numpy())
+    assert_same(lin(a), torch.nn.functional.linear(a, w, b).detach(), atol=1e-6)
+    assert_same(jtorch.ones(3, 4) + a, 1 + a)
+    assert_same(jtorch.cat([jtorch.zeros(1, 4), a]), torch.cat([torch.zeros(1, 4), a]))
+    x = jtorch.ones(3, 4, requires_grad=True)
+    (x * a).sum().backward()
+    assert_same(x.grad, a)
+    with pytest.raises(TypeError):   # anything else is still torch's TypeError
+        jtorch.add(jtorch.ones(2), object())
+
+
+def test_dataloader_collates_a_torch_dataset():
+    class Images(torch.utils.data.Dataset):   # what a torchvision dataset with ToTensor() yields
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return torch.full((1, 2, 2), float(i)), i, {"mask": torch.tensor([i % 2 == 0])}
+
+    tb = next(iter(torch.utils.data.DataLoader(Images(), batch_size=3)))
+    jb = next(iter(jtorch.utils.data.DataLoader(Images(), batch_size=3)))
+    assert_same(jb[0], tb[0])
+    assert_same(jb[1], tb[1])
+    assert_same(jb[2]["mask"], tb[2]["mask"])
+    conv = jtorch.utils.data.default_convert(torch.ones(2, dtype=torch.float64))
+    assert isinstance(conv, jtorch.Tensor) and conv.dtype is jtorch.float64
