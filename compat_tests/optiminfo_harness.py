@@ -399,8 +399,7 @@ def check_error_input(info, ei, dtype=torch.float32):
 # ------------------------------------------------------------------------------------------- flag probes
 _FLAGS = ("foreach", "fused", "capturable", "differentiable")
 # flags where jtorch deliberately differs from torch on CPU (see docs/optim.md)
-INTENDED = {"capturable": "torch asserts params are on an accelerator; a jtorch step is always graph-safe "
-                          "(step counters stay tensors), so capturable=True is accepted on any device"}
+INTENDED = {}
 
 
 def flag_probes(info):

@@ -166,6 +166,27 @@ def test_once_differentiable():
     both(f, V)
 
 
+def test_once_differentiable_double_backward_raises():
+    """With a grad_output that requires grad, a @once_differentiable backward's result requires
+    grad through an `Error` node, and differentiating it again raises torch's message."""
+    def f(lib, F, x):
+        w = lib.ones(3, dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(F[5].apply(x), x, grad_outputs=w, create_graph=True)
+        assert g.requires_grad and g.grad_fn.name() == "torch::autograd::Error"
+        assert type(g.grad_fn).__name__ == "Error"
+        g.sum().backward()
+    t = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    et, ej = same_error(lambda: f(torch, FT, t), lambda: f(jtorch, FJ, to_j(t, requires_grad=True)))
+    assert str(ej) == str(et)
+    # without create_graph the result is a plain tensor
+    def g(lib, F, x):
+        w = lib.ones(3, dtype=lib.float64, requires_grad=True)
+        (gr,) = lib.autograd.grad(F[5].apply(x), x, grad_outputs=w)
+        assert not gr.requires_grad
+        return gr
+    both(g, V)
+
+
 def test_saved_tensor_modified_error_in_function():
     def f(lib, F):
         x = lib.ones(3, requires_grad=True)

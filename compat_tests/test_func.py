@@ -169,3 +169,95 @@ def test_stack_module_state_ensemble():
     rt = tf.vmap(ens(tf.functional_call, base_t), in_dims=(0, 0, None))(pt, bt, X)
     rj = jf.vmap(ens(jf.functional_call, base_j), in_dims=(0, 0, None))(pj, bj, to_j(X))
     assert_same(rj, rt)
+
+
+# --- transforms inside an eager-autograd graph (torch.func lifts requires-grad inputs) ---
+
+def _outer_grads(lib, func_mod, x, w, case):
+    x = x.clone().requires_grad_(True)
+    w = w.clone().requires_grad_(True)
+    if case == "vmap_arg":      # MAML: meta-parameters passed to a vmapped task loss
+        out = func_mod.vmap(lambda p, xi: ((xi @ p).tanh() ** 2).sum(), in_dims=(None, 0))(w, x)
+    elif case == "grad_arg":    # an inner gradient step that stays differentiable
+        g = func_mod.grad(lambda p, xx: ((xx @ p).sin() ** 2).sum())(w, x)
+        out = ((w - 0.1 * g) ** 2).sum(0)
+    elif case == "vmap_closure":  # vmap over a function closing over a requires-grad tensor
+        out = func_mod.vmap(lambda xi: (xi @ w).tanh())(x).sum(1)
+    elif case == "jacrev_closure":  # input-Jacobian penalty on a model's weights
+        out = func_mod.jacrev(lambda xi: (xi @ w).sin())(x[0]).pow(2).sum(0)
+    elif case == "vmap_jacrev":
+        out = func_mod.vmap(func_mod.jacrev(lambda xi: (xi @ w).sin()))(x).sum((1, 2))
+    assert out.requires_grad and out.grad_fn is not None
+    out.pow(2).sum().backward()
+    return out, x.grad, w.grad
+
+
+@pytest.mark.parametrize("case", ["vmap_arg", "grad_arg", "vmap_closure", "jacrev_closure", "vmap_jacrev"])
+def test_transform_output_backpropagates_to_outer_graph(case):
+    rt = _outer_grads(torch, tf, X, W, case)
+    rj = _outer_grads(jtorch, jf, to_j(X), to_j(W), case)
+    for a, b in zip(rj, rt):
+        if b is None:
+            assert a is None
+        else:
+            assert_same(a.detach(), b.detach())
+
+
+def test_transform_of_module_trains_its_parameters():
+    torch.manual_seed(0)
+    lt = torch.nn.Linear(4, 2).double()
+    lj = jtorch.nn.Linear(4, 2).double()
+    lj.load_state_dict({k: to_j(v) for k, v in lt.state_dict().items()})
+    for lib, fm, lin, x in ((torch, tf, lt, X), (jtorch, jf, lj, to_j(X))):
+        fm.vmap(lin)(x).sum().backward()
+    assert_same(lj.weight.grad, lt.weight.grad)
+    assert_same(lj.bias.grad, lt.bias.grad)
+
+
+def test_transform_with_no_grad_inputs_stays_out_of_graph():
+    x = to_j(X)
+    out = jf.vmap(lambda v: v.sin())(x)
+    assert not out.requires_grad and out.grad_fn is None
+    with jtorch.no_grad():
+        out = jf.vmap(lambda v: v.sin())(x.requires_grad_())
+    assert not out.requires_grad
+
+
+def test_ensemble_over_meta_skeleton_module():
+    # torch.func's model-ensembling recipe: stack_module_state + functional_call on a 'meta' copy
+    torch.manual_seed(0)
+    ts = [torch.nn.Linear(3, 2) for _ in range(3)]
+    x = torch.randn(4, 3)
+    res = []
+    for lib, fm, models in ((torch, tf, ts), (jtorch, jf, None)):
+        if models is None:
+            models = [jtorch.nn.Linear(3, 2) for _ in range(3)]
+            for m, t in zip(models, ts):
+                m.load_state_dict({k: to_j(v) for k, v in t.state_dict().items()})
+        params, buffers = fm.stack_module_state(models)
+        import copy
+        base = copy.deepcopy(models[0]).to("meta")
+        out = fm.vmap(lambda p, b, xx: fm.functional_call(base, (p, b), (xx,)), in_dims=(0, 0, None))(
+            params, buffers, x if lib is torch else to_j(x))
+        out.sum().backward()
+        res.append((out, params["weight"].grad))
+    assert res[1][0].device.type == "cpu"
+    assert_same(res[1][0].detach(), res[0][0].detach())
+    assert_same(res[1][1], res[0][1])
+
+
+def test_per_sample_grads_with_detached_params_do_not_require_grad():
+    # torch.func's per-sample-gradient recipe closes over a model whose parameters require grad but
+    # calls it through functional_call with detached copies: the result is not part of any graph
+    torch.manual_seed(0)
+    mt = torch.nn.Linear(3, 1)
+    mj = jtorch.nn.Linear(3, 1)
+    mj.load_state_dict({k: to_j(v) for k, v in mt.state_dict().items()})
+    x = torch.randn(4, 3)
+    outs = []
+    for fm, m, xx in ((tf, mt, x), (jf, mj, to_j(x))):
+        params = {k: v.detach() for k, v in m.named_parameters()}
+        g = fm.vmap(fm.grad(lambda p, xi: fm.functional_call(m, p, (xi,)).sum()), in_dims=(None, 0))(params, xx)
+        outs.append(g["weight"])
+    assert outs[1].requires_grad == outs[0].requires_grad == False
+    assert_same(outs[1], outs[0])

@@ -143,6 +143,58 @@ def test_transformer_encoder_layer(kw):
     compare_module(t, j, [x], kwargs=dict(src_key_padding_mask=kpm))
 
 
+@pytest.mark.parametrize("case", ["fast", "grad", "train", "not_left_aligned", "no_fastpath", "float_mask"])
+def test_transformer_encoder_nested_fast_path_zeros_padding(case):
+    """torch's TransformerEncoder runs inference (eval, no grad needed) with a left-aligned padding
+    mask on nested tensors: padded output positions come back as exact zeros (before `norm`)."""
+    torch.manual_seed(7)
+    t = tnn.TransformerEncoder(tnn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
+                               norm=tnn.LayerNorm(8))
+    j = jnn.TransformerEncoder(jnn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
+                               norm=jnn.LayerNorm(8))
+    copy_state(t, j)
+    x = torch.randn(3, 5, 8)
+    kpm = torch.zeros(3, 5, dtype=torch.bool)
+    kpm[1, 3:] = True
+    kpm[2, 1:] = True
+    if case == "not_left_aligned":
+        kpm[0, 1] = True
+    if case == "float_mask":
+        kpm = torch.zeros(3, 5).masked_fill(kpm, float("-inf"))
+    t.train(case == "train")
+    j.train(case == "train")
+    xt, xj = x.clone(), to_j(x)
+    if case == "grad":
+        xt.requires_grad_(True)
+        xj.requires_grad_(True)
+    if case == "no_fastpath":
+        torch.backends.mha.set_fastpath_enabled(False)
+        jtorch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.set_grad_enabled(case == "grad"), jtorch.set_grad_enabled(case == "grad"):
+            rt = t(xt, src_key_padding_mask=kpm)
+            rj = j(xj, src_key_padding_mask=to_j(kpm))
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+        jtorch.backends.mha.set_fastpath_enabled(True)
+    assert_same(rj, rt, rtol=1e-4, atol=1e-5)
+
+
+def test_transformer_encoder_nested_tensor_warning():
+    """torch warns at construction when enable_nested_tensor cannot take effect."""
+    with pytest.warns(UserWarning, match="batch_first was not True") as wt:
+        tnn.TransformerEncoder(tnn.TransformerEncoderLayer(8, 2, 16), 1)
+    with pytest.warns(UserWarning, match="batch_first was not True") as wj:
+        jnn.TransformerEncoder(jnn.TransformerEncoderLayer(8, 2, 16), 1)
+    assert str(wj[0].message) == str(wt[0].message)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jnn.TransformerEncoder(jnn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 1)
+        jnn.TransformerEncoder(jnn.TransformerEncoderLayer(8, 1, 16, batch_first=True), 1, enable_nested_tensor=False)
+    assert jnn.TransformerEncoderLayer(8, 2, activation="gelu").activation_relu_or_gelu == 2
+
+
 def test_transformer_full_and_decoder():
     torch.manual_seed(4)
     t = tnn.Transformer(8, 2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=16, dropout=0.0)

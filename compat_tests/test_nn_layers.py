@@ -141,6 +141,37 @@ def test_norm_errors():
     same_error(lambda: torch.nn.GroupNorm(2, 3), lambda: jnn.GroupNorm(2, 3))
 
 
+_LP = [torch.bfloat16, torch.float16, torch.float32, torch.float64]
+
+
+@pytest.mark.parametrize("xd", _LP)
+@pytest.mark.parametrize("wd", _LP)
+def test_layer_norm_rms_norm_mixed_param_dtypes(xd, wd):
+    """A half/bfloat16 input with float32 parameters (a bf16 activation meeting an fp32 LayerNorm,
+    e.g. under CPU autocast) keeps the input's dtype; other mixes raise torch's errors. rms_norm
+    always returns the input's dtype, computing half types in float32 with float32's eps."""
+    import warnings
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 6, generator=g).to(xd)
+    w = (torch.rand(6, generator=g) + 0.5).to(wd)
+    b = (torch.rand(6, generator=g) - 0.5).to(wd)
+    cases = [lambda F, x, w, b: F.layer_norm(x, (6,), w, b), lambda F, x, w, b: F.layer_norm(x, (6,), None, b),
+             lambda F, x, w, b: F.layer_norm(x, (6,), w, b.to(x.dtype)),
+             lambda F, x, w, b: F.rms_norm(x, (6,), w), lambda F, x, w, b: F.rms_norm(x, (6,))]
+    for fn in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # torch: "Mismatch dtype ... fused implementation"
+            try:
+                rt = fn(torch.nn.functional, x, w, b)
+            except RuntimeError as e:
+                ej = same_error(lambda: fn(torch.nn.functional, x, w, b),
+                                lambda: fn(jnn.functional, to_j(x), to_j(w), to_j(b)))[1]
+                assert str(ej) == str(e)
+                continue
+            rj = fn(jnn.functional, to_j(x), to_j(w), to_j(b))
+        assert_same(rj, rt)
+
+
 def test_batchnorm_running_stats():
     x = torch.randn(4, 3, 5)
     check(lambda nn: nn.BatchNorm1d(3), x, steps=3)

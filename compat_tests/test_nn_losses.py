@@ -63,6 +63,25 @@ def test_cross_entropy(reduction):
     check(t, j, LOGITS[0], T_IDX[0])
 
 
+@pytest.mark.parametrize("reduction", REDS)
+def test_cross_entropy_prob_target_dtype_promotion(reduction):
+    # torch multiplies log-probabilities, target and weight in promoted dtypes
+    w64 = torch.tensor([0.2, 1.0, 3.0], dtype=torch.float64)
+    cases = [(LOGITS, PROBS, {"weight": w64}), (LOGITS, PROBS.double(), {}), (LOGITS.double(), PROBS, {}),
+             (LOGITS, PROBS, {"weight": w64, "label_smoothing": 0.2}), (LOGITS[0], PROBS[0], {"weight": w64}),
+             (LOGITS.half(), PROBS, {}), (LOGITS, PROBS, {"weight": w64.half()})]
+    for x, p, kw in cases:
+        xr = x.clone().requires_grad_(True)
+        r = TF.cross_entropy(xr, p, reduction=reduction, **kw)
+        jx = to_j(x).requires_grad_(True)
+        jr = F.cross_entropy(jx, to_j(p), reduction=reduction, **{k: to_j(v) for k, v in kw.items()})
+        tol = 2e-3 if x.dtype == torch.float16 else None
+        assert_same(jr, r, rtol=tol, atol=tol, msg=f"{x.dtype} {p.dtype} {kw}")
+        r.sum().backward()
+        jr.sum().backward()
+        assert_same(jx.grad, xr.grad, rtol=tol, atol=tol)
+
+
 def test_nll_loss():
     lp = torch.log_softmax(LOGITS, 1)
     w = torch.tensor([0.2, 1.0, 3.0])
@@ -222,3 +241,22 @@ def test_ctc_zero_infinity():
         j = F.ctc_loss(to_j(lp), to_j(tgts), jtorch.tensor([2]), jtorch.tensor([3]), reduction="sum",
                        zero_infinity=zi)
         assert_same(j, t)
+
+
+@pytest.mark.parametrize("pos_weight", [None, torch.tensor([2.0, 0.5, 3.0])])
+def test_bce_with_logits_gradient_at_zero_logit(pos_weight):
+    # logits exactly 0 are common (a zero-initialised weight vector in Newton / IRLS code); the
+    # loss is smooth there, so the gradient is sigmoid(0) - t and the curvature sigmoid'(0)
+    x = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([[1.0, 0.0, 0.3], [0.0, 1.0, 0.7]], dtype=torch.float64)
+    xj = to_j(x)
+    kw_t = {} if pos_weight is None else {"pos_weight": pos_weight.double()}
+    kw_j = {} if pos_weight is None else {"pos_weight": to_j(pos_weight.double())}
+    gt, = torch.autograd.grad(TF.binary_cross_entropy_with_logits(x, t, reduction="sum", **kw_t), x,
+                              create_graph=True)
+    gj, = jtorch.autograd.grad(F.binary_cross_entropy_with_logits(xj, to_j(t), reduction="sum", **kw_j), xj,
+                               create_graph=True)
+    assert_same(gj.detach(), gt.detach())
+    ht, = torch.autograd.grad(gt.sum(), x)
+    hj, = jtorch.autograd.grad(gj.sum(), xj)
+    assert_same(hj, ht)

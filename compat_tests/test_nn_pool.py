@@ -117,3 +117,17 @@ def test_pool_errors():
         et, ej = same_error(tf, jf)
         assert str(ej) == str(et)
     same_error(lambda: TF.max_pool2d(torch.randn(4, 8), 2), lambda: JF.max_pool2d(jtorch.randn(4, 8), 2))
+
+
+def test_pool_functions_take_only_torchs_keywords():
+    # jtorch's channels-last compute flag is private (`_channels_last`), not a public keyword
+    x = torch.randn(1, 2, 4, 4)
+    calls = [("max_pool1d", x[0]), ("max_pool2d", x), ("max_pool3d", x[None]), ("avg_pool1d", x[0])]
+    for name, a in calls:
+        et, ej = same_error(lambda: getattr(torch, name)(a, 2, channels_last=True),
+                            lambda: getattr(jtorch, name)(to_j(a), 2, channels_last=True))
+        assert str(ej) == str(et)
+    for name, a in [("max_pool2d", x), ("max_pool3d", x[None]), ("avg_pool2d", x), ("avg_pool3d", x[None])]:
+        et, ej = same_error(lambda: getattr(TF, name)(a, 2, channels_last=True),
+                            lambda: getattr(JF, name)(to_j(a), 2, channels_last=True))
+        assert type(ej) is TypeError and "channels_last" in str(ej)

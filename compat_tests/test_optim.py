@@ -716,3 +716,22 @@ def test_capturable_on_cpu_asserts_like_torch(name):
         getattr(torch.optim, name)([p], capturable=True, fused=True).step()
         getattr(jtorch.optim, name)([jp], capturable=True, fused=True).step()
         assert_same(jp.detach(), p.detach())
+
+
+def test_lbfgs_mixed_real_and_complex_params():
+    # the flat update is written through view_as_real(p) as torch does, at any (odd) offset
+    a, b = torch.randn(3), torch.randn(2, dtype=torch.complex64)
+    res = []
+    for L, conv in ((torch, torch.clone), (jtorch, to_j)):
+        p1, p2 = L.nn.Parameter(conv(a)), L.nn.Parameter(conv(b))
+        o = L.optim.LBFGS([p1, p2], lr=0.5)
+
+        def closure():
+            o.zero_grad()
+            loss = ((p1 - 1) ** 2).sum() + ((p2 - 1j).abs() ** 2).sum() + 0.1 * (p1.sum() * p2.real.sum())
+            loss.backward()
+            return loss
+        for _ in range(3):
+            o.step(closure)
+        res.append((p1.detach(), p2.detach()))
+    assert_same(res[1], res[0], rtol=1e-4, atol=1e-5)

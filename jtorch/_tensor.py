@@ -293,7 +293,10 @@ class Tensor:
         return self if self.is_contiguous() else self.clone()
 
     def storage_offset(self):
-        return 0
+        if not self._vchain:
+            return 0
+        from ._views import offset_of
+        return offset_of(self)
 
     @property
     def device(self):

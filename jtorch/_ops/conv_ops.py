@@ -324,14 +324,15 @@ def _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, ret
     return (vals, idx) if return_indices else vals
 
 
-_POOL_STATIC = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices", "channels_last")
+# _channels_last: a private static argument set by jtorch.nn.functional (see channels_last.py)
+_POOL_STATIC = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices", "_channels_last")
 
 
 def _mp(n):
     def impl(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
-             channels_last=False):
+             _channels_last=False):
         return _max_pool_impl(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n,
-                              f"max_pool{n}d", channels_last)
+                              f"max_pool{n}d", _channels_last)
     return impl
 
 
@@ -383,18 +384,18 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
-@op(static=_AVG_STATIC + ("channels_last",), method=False, public=False)
+@op(static=_AVG_STATIC + ("_channels_last",), method=False, public=False)
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None, channels_last=False):
+               divisor_override=None, _channels_last=False):
     return _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
-                          "avg_pool2d", channels_last)
+                          "avg_pool2d", _channels_last)
 
 
-@op(static=_AVG_STATIC + ("channels_last",), method=False, public=False)
+@op(static=_AVG_STATIC + ("_channels_last",), method=False, public=False)
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None, channels_last=False):
+               divisor_override=None, _channels_last=False):
     return _avg_pool_impl(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3,
-                          "avg_pool3d", channels_last)
+                          "avg_pool3d", _channels_last)
 
 
 def _adaptive_ranges(i, o):

@@ -17,7 +17,7 @@ def _is_diff_dtype(x):
 
 
 class Kernel:
-    __slots__ = ("key", "fn", "jfwd", "name", "_bwd", "n_leaves", "_reads")
+    __slots__ = ("key", "fn", "jfwd", "name", "_bwd", "n_leaves", "_reads", "_node_cls")
 
     def __init__(self, key, fn, name):
         self.key = key
@@ -26,6 +26,7 @@ class Kernel:
         self.jfwd = jax.jit(fn)
         self._bwd = {}
         self._reads = {}   # what backward reads, for the saved-tensor version check (autograd/saved.py)
+        self._node_cls = None   # the grad_fn class its autograd nodes get (autograd/graph.py)
 
     def backward_kernel(self, mask):
         """The kernel computing grads of the leaves in `mask` from (leaves..., cotangents...)."""

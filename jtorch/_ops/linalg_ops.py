@@ -123,17 +123,78 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
     return sol, res, rank, sv
 
 
-@_L("cholesky", static=("upper",), saves_result="only")
+def _cholesky_order_one(A):
+    """LAPACK potrf's info for one matrix (lower triangle read): the order of the first leading
+    minor that is not positive-definite, 0 if none. An unblocked O(n^3) loop, run only when the
+    fast factorization failed (jax fills the whole result with nan, without potrf's info)."""
+    n = A.shape[-1]
+    ar = jnp.arange(n)
+
+    def body(k, carry):
+        L, info = carry
+        row = jnp.where(ar < k, L[k], 0)
+        d = jnp.real(A[k, k] - jnp.sum(row * jnp.conj(row)))
+        ok = d > 0   # False for nan too
+        info = jnp.where((info == 0) & ~ok, k + 1, info)
+        lkk = jnp.sqrt(jnp.where(ok, d, 1)).astype(A.dtype)
+        col = (A[:, k] - L @ jnp.conj(row)) / lkk
+        return L.at[:, k].set(jnp.where(ar > k, col, jnp.where(ar == k, lkk, 0))), info
+
+    return jax.lax.fori_loop(0, n, body, (jnp.zeros_like(A), jnp.zeros((), jnp.int32)))[1]
+
+
+def _cholesky_info(A, L):
+    """torch's cholesky info per batch element, given jax's factor L of the lower-read A."""
+    batch = A.shape[:-2]
+    if A.shape[-1] == 0:
+        return jnp.zeros(batch, jnp.int32)
+
+    def orders(_):
+        flat = A.reshape((-1,) + A.shape[-2:])
+        return jax.vmap(_cholesky_order_one)(flat).reshape(batch)
+    return jax.lax.cond(jnp.all(jnp.isfinite(L)), lambda _: jnp.zeros(batch, jnp.int32), orders, None)
+
+
+@jax.jit
+def _cholesky_info_eager(A):
+    return _cholesky_info(A, jnp.linalg.cholesky(A))
+
+
+def _cholesky_check(name, arg):
+    """Eager check: torch raises LinAlgError when the input is not positive-definite (a host sync,
+    as torch's own; skipped for traced values, where only cholesky_ex's info reports it)."""
+    def check(b):
+        if name == "linalg.cholesky_ex" and not b.get("check_errors"):
+            return
+        a = getattr(b[arg], "_value", None)
+        if a is None or isinstance(a, jax.core.Tracer) or a.ndim < 2 or a.shape[-1] != a.shape[-2] \
+                or not jnp.issubdtype(a.dtype, jnp.inexact) or a.size == 0:
+            return   # the op itself reports shape / dtype errors
+        if b.get("upper"):
+            a = jnp.conj(jnp.swapaxes(a, -1, -2))
+        info = np.asarray(_cholesky_info_eager(a)).reshape(-1)
+        bad = np.flatnonzero(info)
+        if bad.size:
+            from ..linalg import LinAlgError
+            where = f"(Batch element {bad[0]}): " if a.ndim > 2 else ""
+            raise LinAlgError(f"{name}: {where}The factorization could not be completed because the input is not "
+                              f"positive-definite (the leading minor of order {info[bad[0]]} is not "
+                              "positive-definite).")
+    return check
+
+
+@_L("cholesky", static=("upper",), saves_result="only", check=_cholesky_check("linalg.cholesky", "A"))
 def linalg_cholesky(A, *, upper=False):
     _square(A, "cholesky")
     L = jnp.linalg.cholesky(A)
     return jnp.conj(jnp.swapaxes(L, -1, -2)) if upper else L
 
 
-@_L("cholesky_ex", static=("upper", "check_errors"), returns=("L", "info"), nondiff_outputs=("info",))
+@_L("cholesky_ex", static=("upper", "check_errors"), returns=("L", "info"), nondiff_outputs=("info",),
+    check=_cholesky_check("linalg.cholesky_ex", "A"))
 def linalg_cholesky_ex(A, *, upper=False, check_errors=False):
     L = linalg_cholesky.impl(A, upper=upper)
-    info = jnp.where(jnp.all(jnp.isfinite(L), axis=(-2, -1)), 0, 1).astype(jnp.int32)
+    info = _cholesky_info(jnp.conj(jnp.swapaxes(A, -1, -2)) if upper else A, L)
     return L, info
 
 
@@ -375,6 +436,10 @@ def linalg_vander(x, *, N=None):
     return x[..., None] ** jnp.arange(n, dtype=x.dtype if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.int64)
 
 
+# torch.linalg.matmul is torch.matmul under the linalg namespace
+alias("linalg_matmul", "matmul", method=False, public=False)
+
+
 @_L("diagonal", static=("offset", "dim1", "dim2"), linear=True)
 def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return jnp.diagonal(A, offset, dim1, dim2)
@@ -410,7 +475,7 @@ def logdet(input):
     return jnp.where(s < 0, jnp.nan, l)
 
 
-@op(method=True, static=("upper",), saves_result="only")
+@op(method=True, static=("upper",), saves_result="only", check=_cholesky_check("cholesky", "input"))
 def cholesky(input, upper=False):
     return linalg_cholesky.impl(input, upper=upper)
 

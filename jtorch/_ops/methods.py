@@ -123,12 +123,15 @@ def _install_operators():
 def _install_specials():
     T = Tensor
     view_op, view_dtype = OPS["view"], OPS["_view_dtype"]
+    from .._views import check_view
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (D.dtype, type)) or (len(shape) == 1 and isinstance(shape[0], str)):
             return call(view_dtype, (self, D.to_dtype(shape[0])), None)
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if self._vchain or self._memfmt is not None:   # maybe not row-major: torch refuses some shapes
+            check_view(self, shape)
         return call(view_op, (self, tuple(shape)), None)
     T.view = view
     T.T = property(lambda self: self.permute(*reversed(range(self.ndim))))

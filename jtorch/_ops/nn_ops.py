@@ -270,9 +270,29 @@ def _ns_check(input, normalized_shape):
     return tuple(range(input.ndim - len(ns), input.ndim))
 
 
+def _layer_norm_dtypes(input, weight, bias):
+    """torch's (CPU) layer_norm dtype rules: parameters share the input's dtype, or, for a half /
+    bfloat16 input, are all float32 ("mixed" mode, decided by the first parameter given). The
+    result always has the input's dtype."""
+    from .util import type_name
+    params = [p for p in (weight, bias) if p is not None]
+    if params and params[0].dtype != input.dtype:
+        if any(p.dtype != jnp.float32 for p in params):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if input.dtype not in _LOW:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        return
+    if not jnp.issubdtype(input.dtype, jnp.floating):
+        raise NotImplementedError(f'"LayerNormKernelImpl" not implemented for \'{type_name(input.dtype)}\'')
+    for p in params:
+        if p.dtype != input.dtype:
+            raise RuntimeError(f"expected scalar type {type_name(input.dtype)} but found {type_name(p.dtype)}")
+
+
 @op(static=("normalized_shape",), method=False)
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
     axes = _ns_check(input, normalized_shape)
+    _layer_norm_dtypes(input, weight, bias)
     x = _up(input)
     mean = jnp.mean(x, axis=axes, keepdims=True)
     xc = x - mean
@@ -282,18 +302,19 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
         y = y * weight
     if bias is not None:
         y = y + bias
-    return y.astype(jnp.result_type(input.dtype, *(w.dtype for w in (weight, bias) if w is not None)))
+    return y.astype(input.dtype)
 
 
 @op(static=("normalized_shape",), method=False)
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     axes = _ns_check(input, normalized_shape)
     x = _up(input)
-    e = jnp.finfo(input.dtype).eps if eps is None else eps
+    # torch computes half / bfloat16 in float32, and the default eps is that computation dtype's
+    e = jnp.finfo(x.dtype).eps if eps is None else eps
     y = x * jax.lax.rsqrt(jnp.mean(x * x, axis=axes, keepdims=True) + e)
     if weight is not None:
-        y = y * weight
-    return y.astype(jnp.result_type(input.dtype, *(w.dtype for w in (weight,) if w is not None)))
+        y = y * weight   # any weight dtype: promoted with the computation dtype, then cast back
+    return y.astype(input.dtype)
 
 
 @op(static=("num_groups",), method=False)
@@ -321,15 +342,15 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
     return y.astype(input.dtype)
 
 
-@op("_batch_norm", static=("training", "channels_last"), public=False, method=False)
-def _batch_norm(input, running_mean, running_var, weight, bias, momentum, eps, training, channels_last=False):
+@op("_batch_norm", static=("training", "_channels_last"), public=False, method=False)
+def _batch_norm(input, running_mean, running_var, weight, bias, momentum, eps, training, _channels_last=False):
     """Returns (out, new_running_mean, new_running_var); the caller writes the running stats back."""
     c = input.shape[1] if input.ndim > 1 else None
     for nm, w in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if w is not None and (w.ndim != 1 or w.shape[0] != c):
             raise RuntimeError(f"{nm} should contain {c} elements not {w.size}")
     x = _up(input)
-    cl = _cl.use(x, channels_last)
+    cl = _cl.use(x, _channels_last)
     if cl:   # channels-last in compiled programs on XLA:CPU (see channels_last.py)
         x = _cl.to_last(x)
         axes, shp = tuple(range(x.ndim - 1)), (1,) * (x.ndim - 1) + (c,)
@@ -599,12 +620,13 @@ def _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction, na
         if not jnp.issubdtype(target.dtype, jnp.floating):
             raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
                                f"{_tn(target.dtype)}")
-        t = target.astype(logp.dtype)
+        # torch multiplies in promoted dtypes: a float64 target or weight makes the loss float64
+        t = target
         if label_smoothing > 0:
             t = t * (1 - label_smoothing) + label_smoothing / C
         term = logp * t
         if weight is not None:
-            term = term * weight.reshape(wshape).astype(logp.dtype)
+            term = term * weight.reshape(wshape)
         loss = -jnp.sum(term, axis=cdim)
         if reduction == "mean":
             n = loss.size
@@ -678,8 +700,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if x.ndim == 0:
         raise RuntimeError("cross_entropy: input must be at least 1-D")
     logp = jax.nn.log_softmax(x, axis=cdim)
-    return _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction,
-                     "cross_entropy").astype(input.dtype)
+    loss = _nll_core(logp, target, weight, ignore_index, label_smoothing, reduction, "cross_entropy")
+    if target.shape == logp.shape:   # probability targets: the promoted dtype of input, target and weight
+        return loss.astype(jnp.result_type(input.dtype, target.dtype, *(() if weight is None else (weight.dtype,))))
+    return loss.astype(input.dtype)
 
 
 @op(static=("reduction",), method=False, public=False, check=check_class_target)
@@ -735,7 +759,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
                               f"({_size(input.shape)})")
     x = _up(input)
     t = target.astype(x.dtype)
-    sp = jnp.log1p(jnp.exp(-jnp.abs(x))) + jnp.maximum(-x, 0)
+    # softplus(-x) = -log_sigmoid(x); jax's logaddexp form is smooth at x == 0 (abs + max have kinks
+    # there whose one-sided derivatives do not add up to sigmoid(0))
+    sp = jax.nn.softplus(-x)
     if pos_weight is not None:
         lw = (pos_weight - 1) * t + 1
         loss = (1 - t) * x + lw * sp

@@ -265,8 +265,27 @@ def view_as_real(input):
     return jnp.stack([jnp.real(input), jnp.imag(input)], axis=-1)
 
 
-@op(linear=True)
+def _check_view_as_complex(args):
+    # torch reinterprets the memory: pairs of reals must sit side by side, at even positions
+    t = args["input"]
+    if not t._vchain or tuple(t.shape[-1:]) != (2,):
+        return
+    from .._views import offset_of
+    st = t.stride()
+    if st[-1] != 1:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(s % 2 for s in st[:-1]):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    if offset_of(t) % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")
+
+
+@op(view=True, linear=True, check=_check_view_as_complex)
 def view_as_complex(input):
+    if not jnp.issubdtype(input.dtype, jnp.floating) or input.dtype == jnp.bfloat16:
+        from .util import type_name
+        raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a tensor "
+                           f"of scalar type: {type_name(input.dtype)}")
     if input.shape[-1:] != (2,):
         raise RuntimeError("Tensor must have a last dimension of size 2")
     return jax.lax.complex(input[..., 0], input[..., 1])

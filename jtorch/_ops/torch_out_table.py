@@ -170,6 +170,7 @@ ACCEPTS_OUT = frozenset([
     "linalg_lu_factor",
     "linalg_lu_factor_ex",
     "linalg_lu_solve",
+    "linalg_matmul",
     "linalg_matrix_exp",
     "linalg_matrix_norm",
     "linalg_matrix_power",

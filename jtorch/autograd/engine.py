@@ -284,7 +284,7 @@ def _try_fused(order, buffers, retain_graph):
     curs = []
     for n in order:
         t = type(n)
-        if t is OpNode:
+        if t.__base__ is OpNode or t is OpNode:   # registry-op nodes (named subclasses, graph.node_class)
             if n._tensor_hooks or n._retain or n._pre_hooks or n._post_hooks or n.arrays is None:
                 return False
             if n.saved:

@@ -93,6 +93,15 @@ class BackwardCFunction(Node, FunctionCtx):
         self._freed = True
 
 
+def _backward_cls(cls):
+    """torch's grad_fn class of a custom Function: `<Name>Backward`, made once per Function."""
+    c = cls.__dict__.get("_backward_cls")
+    if c is None:
+        c = type(cls.__name__ + "Backward", (BackwardCFunction,), {"__module__": __name__})
+        type.__setattr__(cls, "_backward_cls", c)
+    return c
+
+
 class _nullcontext:
     def __enter__(self):
         return self
@@ -126,7 +135,7 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         from .._tensor import Tensor
-        node = BackwardCFunction(cls)
+        node = _backward_cls(cls)(cls)
         if anomaly.ENABLED[0]:
             anomaly.stamp(node)   # the forward traceback shown if this node's backward fails
         tensors = [a for a in args if isinstance(a, Tensor)]
@@ -170,13 +179,51 @@ class Function(metaclass=_FunctionMeta):
         return outs if multi else outs[0]
 
 
+class _DelayedError(Node):
+    """grad_fn of the gradients a @once_differentiable backward returns under create_graph=True:
+    they require grad (so the mistake surfaces where torch reports it), and differentiating them
+    raises. No edges: nothing below is reachable through it."""
+
+    def __init__(self, msg, n_out):
+        self._msg = msg
+        self.n_out = n_out
+        self.seq = next(_seq)
+
+    def name(self):
+        return "torch::autograd::Error"
+
+    def apply_grads(self, cts, create_graph):
+        raise RuntimeError(self._msg)
+
+
+_DelayedError.__name__ = _DelayedError.__qualname__ = "Error"   # torch's grad_fn=<Error>
+
+
 def once_differentiable(fn):
     import functools
+    from .._tensor import Tensor
 
     @functools.wraps(fn)
     def wrapper(ctx, *args):
         with no_grad():
-            return fn(ctx, *args)
+            outputs = fn(ctx, *args)
+        # under create_graph=True with a grad_output that requires grad, torch marks the results
+        # as differentiable-once-only instead of silently returning constants
+        if not STATE.enabled or not any(isinstance(a, Tensor) and a._requires_grad for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        err = _DelayedError("trying to differentiate twice a function that was marked with @once_differentiable",
+                            len(outs))
+        marked = []
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor):
+                o = o.detach()
+                o._requires_grad = True
+                o.grad_fn = err
+                o._out_idx = i
+            marked.append(o)
+        return marked[0] if single else tuple(marked)
     return wrapper
 
 

@@ -132,20 +132,11 @@ class OpNode(Node):
             self.linear = True
 
     def name(self):
-        n = self.kernel.name
-        if n.endswith("Backward"):
-            return n
-        if n in ("_index_view", "_index_dyn"):
-            return _index_view_name(self.kernel.key[1][0])
-        if n == "sub" and self._is_rsub():
-            return "RsubBackward1"
-        a = self.arrays
-        if a is not None and n in ("pow", "clamp"):  # torch numbers its overloads by argument kinds
-            arr = [hasattr(x, "dtype") for x in a]
-            if n == "clamp":
-                return "ClampBackward0" if any(arr[1:]) else "ClampBackward1"
-            return "PowBackward2" if not arr[0] else ("PowBackward1" if len(arr) > 1 and arr[1] else "PowBackward0")
-        return _NAMES.get(n) or (_camel(n) + "Backward0")
+        t = type(self)
+        if t is OpNode:
+            return _node_name(self.kernel, self.arrays)
+        n = t.__name__
+        return "torch::autograd::CopySlices" if n == "CopySlices" else n   # torch qualifies this one
 
     def check_saved(self):
         if self.arrays is None:
@@ -239,7 +230,8 @@ def _modified_message(a, version, expected, tensor, producer_of_output=None):
     fn, idx = producer_of_output or (getattr(tensor, "grad_fn", None), getattr(tensor, "_out_idx", 0))
     if fn is not None:
         n = fn.name()
-        n = "torch::autograd::CopySlices" if n == "CopySlices" else re.sub(r"Backward0?$", "", n).replace("Backward", "")
+        if not n.startswith("torch::"):
+            n = re.sub(r"Backward0?$", "", n).replace("Backward", "")
         producer = f", which is output {idx} of {n},"
     if anomaly.ENABLED[0]:
         hint = ("the backtrace further above shows the operation that failed to compute its gradient. The variable "
@@ -274,7 +266,8 @@ def _apply_recorded(node, bk, arrays, cts):
     res = bk.jfwd(*args)
     outs = [wrap(r) for r in res]
     if STATE.enabled:
-        new = OpNode(bk, args, tuple(node.mask) + tuple(ct_mask), list(node.edges) + ct_edges, (), len(outs))
+        mask = tuple(node.mask) + tuple(ct_mask)
+        new = (bk._node_cls or _class_for(bk, args, mask))(bk, args, mask, list(node.edges) + ct_edges, (), len(outs))
         for i, o in enumerate(outs):
             o._requires_grad = True
             o.grad_fn = new
@@ -283,6 +276,140 @@ def _apply_recorded(node, bk, arrays, cts):
 
 
 _SCALAR_INPUT_OPS = frozenset(["mul", "div", "add", "sub", "true_divide", "remainder", "fmod"])
+
+
+def _node_name(kernel, arrays, mask=None):
+    """torch's autograd node name for a kernel called on these inputs (MulBackward0, ...)."""
+    n = kernel.name
+    if n.endswith("Backward"):
+        return n
+    key = kernel.key
+    if type(key) is tuple and key and isinstance(key[0], str):
+        if key[0] == "view":   # a view re-read from its base after an in-place write: torch's as_strided
+            return "AsStridedBackward0"
+        return _NAMES.get(n) or (_camel(n) + "Backward0")
+    if n in ("_index_view", "_index_dyn"):
+        return _index_view_name(kernel.key[1][0])
+    if n == "sub" and arrays is not None and len(arrays) > 1 and type(arrays[0]) in (int, float, complex):
+        return "RsubBackward1"
+    if arrays is not None and n in ("pow", "clamp"):  # torch numbers its overloads by argument kinds
+        arr = [hasattr(x, "dtype") for x in arrays]
+        if n == "clamp":
+            return "ClampBackward0" if any(arr[1:]) else "ClampBackward1"
+        return "PowBackward2" if not arr[0] else ("PowBackward1" if len(arr) > 1 and arr[1] else "PowBackward0")
+    if arrays is not None and n in _BY_INPUTS:
+        return _BY_INPUTS[n](kernel, arrays, mask)
+    if n in _BY_STATIC:
+        opdef = kernel.key[0]
+        r = _BY_STATIC[n](dict(zip(opdef.static, kernel.key[1])), kernel.key)
+        if r is not None:
+            return r
+    return _NAMES.get(n) or (_camel(n) + "Backward0")
+
+
+# ops whose torch node depends on the inputs' ranks, which one kernel serves several of (a Python
+# number or a tensor operand, as in pow/rsub/clamp, already makes a separate kernel)
+_PER_CALL = frozenset(["linear", "matmul", "cross_entropy", "nll_loss", "_interpolate"])
+_CLASSES = {}
+
+
+def node_class(name):
+    """The grad_fn class named as torch's node (type(y.grad_fn).__name__ == 'MulBackward0'):
+    made once per name, a subclass of OpNode so isinstance checks hold."""
+    c = _CLASSES.get(name)
+    if c is None:
+        c = _CLASSES[name] = type(name, (OpNode,), {"__module__": "builtins", "__slots__": ()})
+    return c
+
+
+def _class_for(kernel, arrays, mask):
+    c = kernel._node_cls
+    if c is None:
+        c = node_class(_node_name(kernel, arrays, mask))
+        if kernel.name not in _PER_CALL:
+            kernel._node_cls = c
+    return c
+
+
+def _linear_name(kernel, arrays, mask):
+    # torch's linear: addmm (bias) or mm on 2-D input; 1-D and N-D inputs are reshaped around it
+    bias = len(arrays) > 2 and hasattr(arrays[2], "dtype")
+    nd = arrays[0].ndim
+    if nd == 2:
+        return "AddmmBackward0" if bias else "MmBackward0"
+    if nd == 1 and not bias:
+        return "SqueezeBackward4"
+    return "ViewBackward0" if bias else "UnsafeViewBackward0"
+
+
+def _matmul_name(kernel, arrays, mask):
+    # torch's matmul dispatches on the ranks to dot/mv/mm, or folds batches and views back
+    a, b = arrays[0].ndim, arrays[1].ndim
+    if a <= 2 and b <= 2:
+        return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4"}.get((a, b), "MmBackward0")
+    if a == 2 and mask is not None and mask[0]:   # the 2-D operand is expanded and copied
+        return "CloneBackward0"
+    return "UnsafeViewBackward0"
+
+
+def _nll_name(kernel, arrays, mask):
+    # torch's last node of the loss: 4-D inputs run nll_loss2d; cross_entropy's label smoothing
+    # adds two terms, its probability targets end in a sum's negation (divided, for 'mean')
+    opdef, static = kernel.key[0], kernel.key[1]
+    if opdef.name == "cross_entropy":
+        if arrays[1].shape == arrays[0].shape:
+            return "DivBackward1" if static[opdef.static.index("reduction")] == "mean" else "NegBackward0"
+        if static[opdef.static.index("label_smoothing")] > 0:
+            return "AddBackward0"
+    return "NllLoss2DBackward0" if arrays[0].ndim == 4 else "NllLossBackward0"
+
+
+def _interpolate_name(kernel, arrays, mask):
+    st = dict(zip(kernel.key[0].static, kernel.key[1]))
+    mode, n = st["mode"], arrays[0].ndim - 2
+    # jtorch.nn.functional passes bilinear/trilinear as "linear" and bicubic as "cubic"
+    linear = {1: "Linear", 2: "Bilinear", 3: "Trilinear"}.get(n)
+    base = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": linear, "bilinear": "Bilinear",
+            "cubic": "Bicubic", "bicubic": "Bicubic", "trilinear": "Trilinear"}.get(mode)
+    if base is None or not 1 <= n <= 3:
+        return "InterpolateBackward0"
+    return f"Upsample{base}{n}D{'Aa' if st.get('antialias') else ''}Backward0"
+
+
+def _squeeze_name(st, key):
+    d = st["dim"]
+    return "SqueezeBackward0" if d is None else ("SqueezeBackward2" if isinstance(d, tuple) else "SqueezeBackward1")
+
+
+def _adaptive_avg_name(k):
+    def name(st, key):
+        o = st["output_size"]
+        o = o if isinstance(o, tuple) else (o,) * k
+        return "MeanBackward1" if all(v == 1 for v in o) else f"AdaptiveAvgPool{k}DBackward0"
+    return name
+
+
+def _pad_name(st, key):
+    mode, k = st["mode"], len(st["pad"]) // 2
+    return {"constant": "ConstantPadNdBackward0", "reflect": f"ReflectionPad{k}DBackward0",
+            "replicate": f"ReplicationPad{k}DBackward0", "circular": "CopySlices"}.get(mode)
+
+
+# ops whose torch node depends on static arguments (a dim given or not, a mode): fn(static by name, key)
+_BY_STATIC = {
+    "sum": lambda st, key: "SumBackward1" if st["dim"] is not None else None,   # the overload with a dim
+    "mean": lambda st, key: "MeanBackward1" if st["dim"] is not None else None,
+    "prod": lambda st, key: "ProdBackward1" if st["dim"] is not None else None,
+    "squeeze": _squeeze_name,
+    "div": lambda st, key: "DivBackward2" if st["rounding_mode"] is not None else None,
+    "adaptive_avg_pool2d": _adaptive_avg_name(2), "adaptive_avg_pool3d": _adaptive_avg_name(3),
+    "_pad": _pad_name,
+    # a basic-index assignment writes through a view of the base (CopySlices); tensor indices: index_put
+    "_index_put": lambda st, key: "IndexPutBackward0" if key[2][1] else "CopySlices",
+}
+
+_BY_INPUTS = {"_interpolate": _interpolate_name, "linear": _linear_name, "matmul": _matmul_name,
+              "cross_entropy": _nll_name, "nll_loss": _nll_name}
 
 
 def _index_view_name(spec):
@@ -321,6 +448,17 @@ _NAMES = {
     "norm": "LinalgVectorNormBackward0", "linalg_norm": "LinalgVectorNormBackward0",
     "_bernoulli_sample_of": "BernoulliBackward0", "_poisson_sample_of": "PoissonBackward0",
     "linalg_matrix_norm": "LinalgVectorNormBackward0",
+    "conv1d": "ConvolutionBackward0", "conv2d": "ConvolutionBackward0", "conv3d": "ConvolutionBackward0",
+    "conv_transpose1d": "ConvolutionBackward0", "conv_transpose2d": "ConvolutionBackward0",
+    "conv_transpose3d": "ConvolutionBackward0",
+    # 1-d pooling runs the 2-d kernel on an unsqueezed input and squeezes the result
+    "max_pool1d": "SqueezeBackward1", "max_pool2d": "MaxPool2DWithIndicesBackward0",
+    "max_pool3d": "MaxPool3DWithIndicesBackward0", "avg_pool1d": "SqueezeBackward1",
+    "avg_pool2d": "AvgPool2DBackward0", "avg_pool3d": "AvgPool3DBackward0", "adaptive_avg_pool1d": "SqueezeBackward1",
+    "adaptive_max_pool1d": "SqueezeBackward1", "adaptive_max_pool2d": "AdaptiveMaxPool2DBackward0",
+    "adaptive_max_pool3d": "AdaptiveMaxPool3DBackward0", "narrow": "SliceBackward0",
+    "group_norm": "NativeGroupNormBackward0", "log1p": "Log1PBackward0", "outer": "MulBackward0",
+    "_index_put_dyn": "CopySlices",
 }
 
 
@@ -361,7 +499,8 @@ def record(kernel, arrays, leaves, outs, linear, inplace_self=None, nondiff=None
             o = outs[j]
             vc = o._vc = [0]   # a fresh output: version 0
             saved.append((vc, 0, ~j, (o._data.shape, o._data.dtype)))
-    node = OpNode(kernel, arrays, tuple(mask), edges, saved, len(outs), linear)
+    cls = kernel._node_cls or _class_for(kernel, arrays, mask)
+    node = cls(kernel, arrays, tuple(mask), edges, saved, len(outs), linear)
     if anomaly.ENABLED[0]:
         anomaly.stamp(node)
     for i, o in enumerate(outs):

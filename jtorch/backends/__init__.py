@@ -100,6 +100,22 @@ cpu = types.SimpleNamespace(get_cpu_capability=lambda: "DEFAULT")
 opt_einsum = types.SimpleNamespace(is_available=lambda: True, enabled=True, strategy="auto")
 
 
+class _Mha:
+    """torch.backends.mha: whether the native MHA / TransformerEncoder fast path may run. In jtorch
+    it gates the one observable effect of that path (padded positions of TransformerEncoder's
+    output are zero, see nn/modules/transformer.py)."""
+    _enabled = True
+
+    def get_fastpath_enabled(self):
+        return self._enabled
+
+    def set_fastpath_enabled(self, value):
+        type(self)._enabled = bool(value)
+
+
+mha = _Mha()
+
+
 def set_cuda_alias(target):
     """Make the name 'cuda' mean another accelerator (e.g. 'tpu'), as JTORCH_CUDA_ALIAS=tpu does."""
     from .. import _device

@@ -4,15 +4,19 @@ Each transform functionalizes the user's call: inside the jax transform the trac
 wrapped as jtorch Tensors, the user's function runs with graph recording off (jax does the
 differentiation / batching, not the eager autograd engine), and the results are unwrapped.
 Inputs and outputs may be pytrees (tuples, lists, dicts) of Tensors, as in torch.func.
+A transform call whose inputs (or closed-over Tensors) require grad is recorded in the eager graph
+as one node (`_differentiable`), so its results backpropagate like torch.func's.
 """
 import contextlib
+import functools
+import types
 
 import jax
 import jax.numpy as jnp
 
 from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import STATE
-from .._ops.kernel import conj_complex, torch_pullback
+from .._ops.kernel import Kernel, _make_vjp, conj_complex, torch_pullback
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "functional_call",
            "stack_module_state", "linearize"]
@@ -38,6 +42,126 @@ def _no_record():
         yield
     finally:
         STATE.enabled = prev
+
+
+class _TransformKernel(Kernel):
+    """A whole transform call as one autograd node. Not jitted (the user's function changes from
+    call to call): the forward runs eagerly, the backward is jax.vjp of the same call."""
+    __slots__ = ()
+
+    def __init__(self, fn, name):
+        super().__init__(("func", name), fn, name)
+        self.jfwd = fn
+
+    def backward_kernel(self, mask):
+        k = self._bwd.get(mask)
+        if k is None:
+            k = self._bwd[mask] = _TransformKernel(_make_vjp(self.fn, mask), self.name + "Backward")
+        return k
+
+
+def _captured_tensors(obj, out, seen, depth=0):
+    """The Tensors a function closes over: closure cells, referenced module globals, bound
+    methods' self, functools.partial arguments, and nn.Module parameters, searched a few levels
+    deep (a transform wrapping another one closes over the inner function)."""
+    if depth > 6 or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if _is_t(obj):
+        out.append(obj)
+        return
+    from ..nn.modules.module import Module
+    if isinstance(obj, Module):
+        out.extend(obj.parameters())
+        return
+    if isinstance(obj, (list, tuple)):
+        for v in obj[:64]:
+            if _is_t(v) or isinstance(v, Module):
+                _captured_tensors(v, out, seen, depth + 1)
+        return
+    if isinstance(obj, functools.partial):
+        for v in (obj.func, *obj.args, *obj.keywords.values()):
+            _captured_tensors(v, out, seen, depth + 1)
+        return
+    if isinstance(obj, types.MethodType):
+        _captured_tensors(obj.__self__, out, seen, depth + 1)
+        _captured_tensors(obj.__func__, out, seen, depth + 1)
+        return
+    if isinstance(obj, types.FunctionType):
+        for cell in obj.__closure__ or ():
+            try:
+                v = cell.cell_contents
+            except ValueError:   # an empty cell
+                continue
+            _captured_tensors(v, out, seen, depth + 1)
+        g = obj.__globals__
+        for name in obj.__code__.co_names:
+            v = g.get(name)
+            if v is not None and (_is_t(v) or isinstance(v, (Module, types.FunctionType, list, tuple))):
+                _captured_tensors(v, out, seen, depth + 1)
+
+
+def _differentiable(name, call, func):
+    """Connect a transform to eager autograd, as torch.func's transforms are: when a Tensor the
+    call uses requires grad -- an argument (MAML's meta-parameters passed to vmap(task_loss)) or a
+    Tensor `func` closes over (vmap(model)(x), jacrev(model)(x) in a training loss) -- the call is
+    recorded as one node whose backward is the vjp of the whole (jax-traced) call. Closed-over
+    Tensors become inputs of that trace by swapping their data for the traced value while it runs."""
+    from .._ops.dispatch import run_kernel_recorded
+
+    def wrapper(*args, **kwargs):
+        if not STATE.enabled:
+            return call(*args, **kwargs)
+        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_t)
+        tpos = [i for i, x in enumerate(leaves) if _is_t(x)]
+        found = []
+        _captured_tensors(func, found, set())
+        arg_ids = {id(leaves[i]) for i in tpos}
+        captured, ids = [], set()
+        for t in found:   # leaf tensors with data only: a view's data is derived from its base's; a
+            # meta module (the ensembling recipe's functional_call skeleton) has none
+            if t._requires_grad and t._base is None and id(t) not in arg_ids and id(t) not in ids \
+                    and isinstance(t._data, jax.Array) and not isinstance(t._data, jax.core.Tracer):
+                ids.add(id(t))
+                captured.append(t)
+        if not captured and not any(leaves[i]._requires_grad for i in tpos):
+            return call(*args, **kwargs)
+        out_struct = []
+        n = len(tpos)
+
+        def fn(*arrays):
+            full = list(leaves)
+            for i, a in zip(tpos, arrays):
+                full[i] = wrap(a)
+            a, kw = jax.tree_util.tree_unflatten(treedef, full)
+            saved = [t._data for t in captured]
+            try:
+                for t, v in zip(captured, arrays[n:]):
+                    t._data = v
+                with _no_record():
+                    out = call(*a, **kw)
+            finally:
+                for t, v in zip(captured, saved):
+                    t._data = v
+            flat, tdef = jax.tree_util.tree_flatten(out, is_leaf=_is_t)
+            out_struct[:] = [tdef, flat]
+            return tuple(x._value for x in flat if _is_t(x))
+
+        from ..nn.utils.stateless import SWAPPED_LOG
+        SWAPPED_LOG.append(set())
+        try:
+            res = run_kernel_recorded(_TransformKernel(fn, name), [leaves[i] for i in tpos] + captured)
+        finally:
+            swapped = SWAPPED_LOG.pop()
+        res = res if isinstance(res, list) else [res]
+        if all(id(t) in swapped for t in captured) and not any(leaves[i]._requires_grad for i in tpos):
+            # the per-sample-gradient recipe: functional_call(model, detached_params) replaced every
+            # captured parameter, so (as in torch) the result does not require grad
+            res = [r.detach() for r in res]
+        res = iter(res)
+        tdef, flat = out_struct
+        return jax.tree_util.tree_unflatten(tdef, [next(res) if _is_t(x) else x for x in flat])
+    return wrapper
 
 
 def _argnums_tuple(argnums, n):
@@ -94,7 +218,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
             v, aux = val
             return g, (_to_tensors(v), _to_tensors(aux))
         return g, _to_tensors(val)
-    return wrapper
+    return _differentiable("grad", wrapper, func)
 
 
 def grad(func, argnums=0, has_aux=False):
@@ -151,7 +275,7 @@ def _jac(jaxfn, func, argnums, has_aux):
             if isinstance(argnums, int) else jac
         jac = _to_tensors(jac)
         return (jac, _to_tensors(aux)) if has_aux else jac
-    return wrapper
+    return _differentiable(jaxfn.__name__, wrapper, func)
 
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
@@ -213,7 +337,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         out = jax.vmap(f, in_axes=tuple(d for _, d in batched), out_axes=out_dims)(
             *[_to_arrays(args[i]) for i in idx])
         return _to_tensors(out)
-    return wrapper
+    return _differentiable("vmap", wrapper, func)
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True,

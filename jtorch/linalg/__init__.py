@@ -1,11 +1,12 @@
 """jtorch.linalg: torch.linalg's functions, declared in jtorch/_ops/linalg_ops.py as linalg_<name>."""
+from .._ops import resolve as _resolve
 from .._ops.registry import OPS as _OPS
 
 _PREFIX = "linalg_"
-for _k, _v in list(_OPS.items()):
+for _k in list(_OPS):
     if _k.startswith(_PREFIX):
-        globals()[_k[len(_PREFIX):]] = _v
-del _k, _v
+        globals()[_k[len(_PREFIX):]] = _resolve(_k)[0]   # aliases (linalg.matmul) resolve to their op
+del _k
 
 
 class LinAlgError(RuntimeError):

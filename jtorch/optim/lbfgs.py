@@ -121,17 +121,13 @@ class LBFGS(Optimizer):
         return cat(parts, 0)
 
     def _add_grad(self, step, update):
-        from .. import view_as_complex
+        from .. import view_as_real
         off = 0
         for p in self._params:
             if p.is_complex():
-                # the (re, im) pairs of the flat update, added as complex numbers: the same values torch adds
-                # through view_as_real(p) (jtorch cannot write in place through that dtype-changing view yet)
-                n = 2 * p.numel()
-                p.add_(view_as_complex(update[off:off + n].view(*p.shape, 2)), alpha=step)
-            else:
-                n = p.numel()
-                p.add_(update[off:off + n].view_as(p), alpha=step)
+                p = view_as_real(p)   # the flat update holds (re, im) pairs: written through the real view
+            n = p.numel()
+            p.add_(update[off:off + n].view_as(p), alpha=step)
             off += n
 
     def _clone_param(self):

@@ -106,17 +106,73 @@ class TransformerEncoder(Module):
         self.enable_nested_tensor = enable_nested_tensor
         self.use_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why_not = _why_no_nested_tensor(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why_not}",
+                          stacklevel=2)
+            self.use_nested_tensor = False
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         output = src
         batch_first = self.layers[0].self_attn.batch_first if len(self.layers) else False
         seq_len = src.size(1 if batch_first else 0) if src.dim() == 3 else src.size(0)
         is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
+        pad = self._nested_padding(src, mask, src_key_padding_mask)
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask)
+        if pad is not None:
+            # torch's inference fast path runs the layers on a nested tensor of the unpadded
+            # sequences and pads the result back with zeros: same values where the mask is False
+            # (padded keys are masked either way), exact zeros where it is True
+            output = output.masked_fill(pad.unsqueeze(-1), 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _nested_padding(self, src, mask, src_key_padding_mask):
+        """The padding mask (batch, seq) when torch would take the nested-tensor fast path, else None:
+        inference (eval, and no gradient needed), batched input, a left-aligned padding mask, no
+        attention mask, no autocast."""
+        if src_key_padding_mask is None or mask is not None or not self.use_nested_tensor or src.dim() != 3:
+            return None
+        import jtorch
+        first = self.layers[0]
+        if first.training or not jtorch.backends.mha.get_fastpath_enabled() or jtorch.is_autocast_enabled():
+            return None
+        if jtorch.is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in first.parameters())):
+            return None
+        pad = src_key_padding_mask != 0 if src_key_padding_mask.dtype != jtorch.bool else src_key_padding_mask
+        if pad.shape != src.shape[:2]:
+            return None
+        # left-aligned: once a position is padding, the rest of the row is too (torch checks this when
+        # mask_check is set; without the check it assumes it)
+        if self.mask_check and jtorch.compiler.is_compiling():
+            return None   # torch skips the path rather than sync on the mask while compiling
+        if self.mask_check and bool((pad[:, :-1] & ~pad[:, 1:]).any()):
+            return None
+        return pad
+
+
+def _why_no_nested_tensor(layer):
+    """Why torch's TransformerEncoder cannot use nested tensors with this layer ('' if it can)."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    if layer.norm_first:
+        return f"{name}.norm_first was True"
+    if not layer.self_attn.batch_first:
+        return f"{name}.self_attn.batch_first was not True(use batch_first for better inference performance)"
+    if not layer.self_attn._qkv_same_embed_dim:
+        return f"{name}.self_attn._qkv_same_embed_dim was not True"
+    if layer.self_attn.in_proj_bias is None:
+        return f"{name}.self_attn was passed bias=False"
+    if not layer.activation_relu_or_gelu:
+        return f"{name}.activation_relu_or_gelu was not True"
+    if layer.norm1.eps != layer.norm2.eps:
+        return f"{name}.norm1.eps was not equal to {name}.norm2.eps"
+    if layer.self_attn.num_heads % 2 == 1:
+        return f"{name}.self_attn.num_heads is odd"
+    return ""
 
 
 class TransformerDecoder(Module):
@@ -161,6 +217,14 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
+        from .activation import GELU, ReLU
+        # torch stashes which activation it is (1 relu, 2 gelu, 0 other) for its fast paths
+        if activation is _F().relu or isinstance(activation, ReLU):
+            self.activation_relu_or_gelu = 1
+        elif activation is _F().gelu or isinstance(activation, GELU):
+            self.activation_relu_or_gelu = 2
+        else:
+            self.activation_relu_or_gelu = 0
         self.activation = activation
 
     def __setstate__(self, state):

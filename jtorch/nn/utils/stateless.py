@@ -5,6 +5,11 @@ import contextlib
 __all__ = ["functional_call"]
 
 
+# jtorch.func's transforms push a set here while they run a function, to learn which closed-over
+# parameters functional_call swapped out (those do not connect the result to the eager graph)
+SWAPPED_LOG = []
+
+
 def _split(name):
     prefix, _, attr = name.rpartition(".")
     return prefix, attr
@@ -52,6 +57,8 @@ def _reparametrize_module(module, parameters_and_buffers, tie_weights=False, str
             d = sub.__dict__
             if attr in d.get("_parameters", {}):
                 saved.append((sub, "_parameters", attr, d["_parameters"][attr]))
+                if SWAPPED_LOG:
+                    SWAPPED_LOG[-1].add(id(d["_parameters"][attr]))
                 d["_parameters"][attr] = value
             elif attr in d.get("_buffers", {}):
                 saved.append((sub, "_buffers", attr, d["_buffers"][attr]))
