@@ -278,6 +278,8 @@ _SDS = jax.ShapeDtypeStruct
 
 
 def _make_view(o, src, step):
+    if step[0].view is not True and not step[0].view(src, o):
+        return   # reshape/flatten where torch copies: o is a new tensor, writes to it stay there
     base = src._base if src._base is not None else src
     o._base = base
     o._vchain = (src._vchain + (step,)) if src._base is not None else (step,)

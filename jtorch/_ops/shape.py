@@ -35,7 +35,17 @@ def _reshape(input, shape):
 
 op("view", static=("shape",), view=True, linear=True, doc_note="view(dtype) reinterprets bits")(
     lambda input, shape: _reshape(input, shape))
-op("reshape", static=("shape",), view=True, linear=True)(lambda input, shape: _reshape(input, shape))
+def _viewable(src, out):
+    """reshape/flatten give a view when torch can express the new shape with strides over the
+    input's memory (always for a row-major input); otherwise torch copies, so the result must not
+    write through to the input."""
+    if not src._vchain and src._memfmt is None:
+        return True
+    from .._views import view_strides_ok
+    return view_strides_ok(tuple(src.shape), src.stride(), tuple(out.shape))
+
+
+op("reshape", static=("shape",), view=_viewable, linear=True)(lambda input, shape: _reshape(input, shape))
 OPS["view"].impl.__name__ = "view"
 
 
@@ -218,7 +228,7 @@ def unflatten(input, dim, sizes):
     return input.reshape(input.shape[:d] + tuple(sizes) + input.shape[d + 1:])
 
 
-@op(static=("start_dim", "end_dim"), view=True, linear=True)
+@op(static=("start_dim", "end_dim"), view=_viewable, linear=True)
 def flatten(input, start_dim=0, end_dim=-1):
     if input.ndim == 0:
         return input.reshape(1)
