@@ -522,8 +522,31 @@ def test_jit_passthroughs():
     assert isinstance(fut, jtorch.futures.Future) and jtorch.Future is jtorch.futures.Future
     chained = fut.then(lambda fu: fu.wait().sum())
     assert float(chained.wait()) == 6.0
-    with pytest.raises(NotImplementedError):
-        jtorch.jit.save(m, "x.pt")
+
+
+
+def test_jit_save_load_round_trip(tmp_path):
+    # the traced/scripted module is saved as itself (no TorchScript inside): jtorch.jit.load returns a
+    # module computing what the original computes, `scripted.save` works, extra files come back as bytes
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    jm = jtorch.nn.Sequential(jtorch.nn.Linear(3, 4), jtorch.nn.ReLU(), jtorch.nn.Linear(4, 2))
+    jm.load_state_dict({k: to_j(v) for k, v in tm.state_dict().items()})
+    x = torch.randn(5, 3)
+    ts, js = torch.jit.trace(tm, x), jtorch.jit.trace(jm, to_j(x))
+    ts.save(str(tmp_path / "t.pt"))
+    js.save(str(tmp_path / "j.pt"))
+    t_extra, j_extra = {"meta.txt": ""}, {"meta.txt": ""}
+    torch.jit.save(torch.jit.script(tm), str(tmp_path / "t2.pt"), _extra_files={"meta.txt": "v1"})
+    jtorch.jit.save(jtorch.jit.script(jm), str(tmp_path / "j2.pt"), _extra_files={"meta.txt": "v1"})
+    for tpath, jpath, te, je in (("t.pt", "j.pt", None, None), ("t2.pt", "j2.pt", t_extra, j_extra)):
+        tl = torch.jit.load(str(tmp_path / tpath), _extra_files=te)
+        jl = jtorch.jit.load(str(tmp_path / jpath), _extra_files=je)
+        assert_same(jl(to_j(x)), tl(x).detach(), atol=1e-6)
+    assert j_extra == t_extra
+    with pytest.raises(RuntimeError, match="jtorch.jit.save"):
+        jtorch.save({"a": 1}, str(tmp_path / "plain.pt"))
+        jtorch.jit.load(str(tmp_path / "plain.pt"))
 
 
 def test_hub_local_and_cache(tmp_path):

@@ -1,6 +1,8 @@
 """torch.jit as pass-throughs: jtorch has no TorchScript, so @torch.jit.script / torch.jit.trace
 return the function or module unchanged and it runs eagerly (use jtorch.compile for speed).
-TorchScript's serialization (jit.save / jit.load) and IR objects raise NotImplementedError.
+jit.save / jit.load (and `scripted.save(path)`) keep the Python module itself, pickled in torch's
+checkpoint format: jtorch.jit.load gives it back, while real torch.jit.load cannot read it (there
+is no TorchScript code inside). TorchScript IR objects raise NotImplementedError.
 """
 import typing as _typing
 
@@ -9,18 +11,54 @@ from ..futures import Future
 Final = _typing.Final
 
 
-def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
+def _scripted(obj):
+    """A module through script/trace gains ScriptModule's `save(path)` (only that object)."""
+    from ..nn import Module
+    if isinstance(obj, Module) and "save" not in obj.__dict__ and not hasattr(type(obj), "save"):
+        object.__setattr__(obj, "save", _SaveMethod(obj))
     return obj
+
+
+class _SaveMethod:
+    """`scripted.save(f, _extra_files=None)` (a class, not a closure: the module stays picklable)."""
+    def __init__(self, mod):
+        self.mod = mod
+
+    def __call__(self, f, _extra_files=None):
+        save(self.mod, f, _extra_files)
+
+
+def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
+    return _scripted(obj)
 
 
 def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-05,
           strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None,
           example_kwarg_inputs=None, _store_inputs=True):
-    return func
+    return _scripted(func)
 
 
 def trace_module(mod, inputs, *args, **kwargs):
-    return mod
+    return _scripted(mod)
+
+
+def save(m, f, _extra_files=None):
+    """torch.jit.save: the module object itself, in torch's checkpoint format (see the module doc)."""
+    from ..serialization import save as _save
+    _save({"__jtorch_jit_module__": m, "extra_files": dict(_extra_files or {})}, f)
+
+
+def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
+    from ..serialization import load as _load
+    obj = _load(f, map_location=map_location, weights_only=False)
+    if not isinstance(obj, dict) or "__jtorch_jit_module__" not in obj:
+        raise RuntimeError("jtorch.jit.load: not a file written by jtorch.jit.save (TorchScript archives from real "
+                           "torch cannot be run: jtorch has no TorchScript interpreter)")
+    if _extra_files is not None:
+        for k in _extra_files:
+            v = obj["extra_files"].get(k, b"")
+            _extra_files[k] = v.encode() if isinstance(v, str) else v
+    return obj["__jtorch_jit_module__"]
 
 
 def script_if_tracing(fn):
@@ -114,8 +152,6 @@ def _script_only(name):
     return f
 
 
-save = _script_only("save")
-load = _script_only("load")
 
 
 _CLASSES = {}
