@@ -9,7 +9,7 @@ _UNARY = ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "
 _BINARY = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "clamp_max", "clamp_min", "lerp",
            "addcmul", "addcdiv", "copy")
 _INPLACE_ONLY = ("copy", "zero")
-_OUT_ONLY = ("clone", "max", "norm")
+_OUT_ONLY = ("clone", "max", "norm", "mm")
 
 
 def _zip_args(n, args, name):
@@ -58,6 +58,8 @@ def _make(name):
             return [t.max() for t in self]
         if base == "clone":
             return [t.clone() for t in self]
+        if base == "mm":
+            return [jtorch.mm(t, *a) for t, a in zip(self, per)]
         if inplace:
             for t, a in zip(self, per):
                 getattr(t, base + "_")(*a, **kwargs)
