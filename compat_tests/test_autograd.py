@@ -695,3 +695,34 @@ def test_grad_wrt_nonleaf_does_not_consume_graph_below():
         g2 = lib.autograd.grad((h * 3).sum(), a)  # h's own node must still be intact
         return g1, g2
     run_both(f, V)
+
+
+@pytest.mark.parametrize("fname", ["jacobian", "hessian", "vjp", "jvp", "vhp", "hvp"])
+def test_autograd_functional_create_graph_keeps_input_graph(fname):
+    # with create_graph=True an input that requires grad is not detached (torch's _grad_preprocess):
+    # a Jacobian penalty / i-ResNet log-determinant backpropagates into what produced the input
+    def run(lib):
+        AF = lib.autograd.functional
+        w = lib.tensor([[0.3, -1.2], [0.8, 0.5]], dtype=lib.float64, requires_grad=True)
+        x = (w * 2).sum(0)                       # a non-leaf input that depends on w
+
+        def f(v):
+            return (v.sin() * v.roll(1)).sum() if fname in ("hessian", "vhp", "hvp") else v.tanh() * v[0]
+        v = lib.tensor([1.0, -0.5], dtype=lib.float64)
+        if fname in ("jacobian", "hessian"):
+            res = getattr(AF, fname)(f, x, create_graph=True)
+        elif fname == "vjp":
+            res = AF.vjp(f, x, v, create_graph=True)[1]
+        else:
+            res = getattr(AF, fname)(f, x, v, create_graph=True)[1]
+        res.pow(2).sum().backward()
+        return res.detach(), w.grad
+    (rt, gt), (rj, gj) = run(torch), run(jtorch)
+    assert_same(rj, rt)
+    assert_same(gj, gt)
+
+
+def test_autograd_functional_without_create_graph_is_detached():
+    x = jtorch.tensor([0.5, -1.0], requires_grad=True)
+    j = jtorch.autograd.functional.jacobian(lambda v: v.exp(), x * 2)
+    assert not j.requires_grad

@@ -160,7 +160,35 @@ ERRORS = {
     "unused_input": lambda lib: lib.autograd.grad((lib.ones(3, requires_grad=True) * 2).sum(),
                                                   [lib.ones(3, requires_grad=True), lib.ones(2, requires_grad=True)]),
     "grad_shape_mismatch": lambda lib: (lib.ones(3, requires_grad=True) * 2).sum().backward(lib.ones(2)),
+    # x[index] = v on a leaf: through a view (int / None / partial slice) or into x itself
+    "setitem_leaf_int": lambda lib: lib.ones(3, 3, requires_grad=True).__setitem__(0, 2.0),
+    "setitem_leaf_int_and_list": lambda lib: lib.ones(3, 3, requires_grad=True).__setitem__((0, [1]), 2.0),
+    "setitem_leaf_partial_slice": lambda lib: lib.ones(3, 3, requires_grad=True).__setitem__(
+        (Ellipsis, slice(1, 3)), 2.0),
+    "setitem_leaf_full_slice": lambda lib: lib.ones(3, 3, requires_grad=True).__setitem__(
+        (slice(0, 3), [1]), 2.0),
+    "setitem_leaf_mask": lambda lib: lib.ones(3, requires_grad=True).__setitem__(lib.tensor([True, False, True]),
+                                                                                  2.0),
+    "assign_grad_wrong_size": lambda lib: setattr(lib.nn.Parameter(lib.ones(2)), "grad", lib.ones(3)),
+    "int_factory_requires_grad": lambda lib: lib.zeros(2, dtype=lib.long, requires_grad=True),
+    "int_requires_grad_method": lambda lib: lib.zeros(2, dtype=lib.long).requires_grad_(),
+    "int_requires_grad_setter": lambda lib: setattr(lib.zeros(2, dtype=lib.long), "requires_grad", True),
 }
+
+
+def test_deepcopy_parameter_drops_grad_like_torch():
+    """copy.deepcopy(Parameter) / deepcopy(model) after backward: torch builds fresh Parameters
+    without .grad (a plain tensor's deepcopy keeps its grad)."""
+    import copy
+    for lib in (torch, jtorch):
+        m = lib.nn.Linear(2, 1)
+        m(lib.ones(1, 2)).sum().backward()
+        assert m.weight.grad is not None
+        c = copy.deepcopy(m)
+        assert c.weight.grad is None and c.bias.grad is None and isinstance(c.weight, lib.nn.Parameter)
+        t = lib.ones(2, requires_grad=True)
+        t.grad = lib.ones(2)
+        assert copy.deepcopy(t).grad is not None
 
 
 @pytest.mark.parametrize("name", list(ERRORS))

@@ -1,5 +1,6 @@
 """autograd.Function, autograd.functional and gradcheck against torch."""
 import numpy as np
+import pytest
 import torch
 
 import jtorch
@@ -287,3 +288,102 @@ def test_mark_dirty_inplace_function():
         (out * out).sum().backward()
         return out
     both(f, V)
+
+
+def test_create_graph_grads_of_linear_ops_do_not_require_grad():
+    # the grad of y.sum() (or a view, index, mean) w.r.t. x is a constant: under create_graph it
+    # requires grad only through the incoming cotangent, so a custom backward that stashes forward
+    # tensors on ctx (the double-backward tutorial's SinhBad) gives a grad that does not require grad
+    def run(lib):
+        class SinhBad(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.expx, ctx.expnegx = lib.exp(x), lib.exp(-x)
+                return (ctx.expx - ctx.expnegx) / 2
+
+            @staticmethod
+            def backward(ctx, grad_out):
+                return grad_out * (ctx.expx + ctx.expnegx) / 2
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        out = []
+        for f in (lambda x: x.sum(), lambda x: (x + 1).mean(), lambda x: x[1:].sum(),
+                  lambda x: x.view(3, 1).t().sum(), lambda x: SinhBad.apply(x).sum(),
+                  lambda x: (x * x).sum(), lambda x: x.exp().sum()):
+            g, = lib.autograd.grad(f(x), x, create_graph=True)
+            out.append((g.requires_grad, g.detach().tolist()))
+        # a cotangent that requires grad still makes the grad of a linear op require grad
+        v = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        g, = lib.autograd.grad(x * 1.0, x, grad_outputs=v, create_graph=True)
+        out.append((g.requires_grad, g.detach().tolist()))
+        g2, = lib.autograd.grad((g * g).sum(), v)
+        out.append(g2.tolist())
+        return out
+    oj, ot = run(jtorch), run(torch)
+    assert [o[0] for o in oj[:-1]] == [o[0] for o in ot[:-1]]
+    for a, b in zip(oj[:-1], ot[:-1]):
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
+    np.testing.assert_allclose(oj[-1], ot[-1], rtol=1e-12)
+
+
+def _view_functions(lib):
+    class Ident(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Flat(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.view(-1)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.view(2, 2)
+    return Ident, Flat
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_inplace_on_custom_function_view_output_raises(which):
+    """A view a custom Function returns (an input as is, or x.view()) may not be written in place:
+    torch refuses, since view+inplace rebasing would bypass the Function's backward (jtorch used to
+    return a wrong gradient for the .view() case)."""
+    def f(lib):
+        x = lib.ones(2, 2, requires_grad=True)
+        y = _view_functions(lib)[which].apply(x * 1)
+        y.mul_(2)
+    et, ej = same_error(lambda: f(torch), lambda: f(jtorch))
+    assert str(ej) == str(et)
+    # no grad needed: nothing recorded, the write is allowed
+    for lib in (torch, jtorch):
+        _view_functions(lib)[which].apply(lib.ones(2, 2) * 1).mul_(2)
+
+
+def test_full_backward_hook_then_inplace_relu_raises():
+    """The Grad-CAM pitfall: a full backward hook on a layer followed by ReLU(inplace=True)."""
+    def f(lib):
+        torch.manual_seed(0)
+        m = lib.nn.Sequential(lib.nn.Linear(3, 3), lib.nn.ReLU(inplace=True), lib.nn.Linear(3, 1))
+        m[0].register_full_backward_hook(lambda mod, gi, go: None)
+        m(lib.ones(2, 3)).sum().backward()
+    et, ej = same_error(lambda: f(torch), lambda: f(jtorch))
+    assert str(ej) == str(et)
+
+
+def test_checkpoint_view_output_written_in_place():
+    """Non-reentrant checkpoint returns ordinary tensors: writing into an output that is a view (or
+    the input returned as is) rebases onto the checkpoint node and the gradient is torch's."""
+    from torch.utils.checkpoint import checkpoint as tck
+    from jtorch.utils.checkpoint import checkpoint as jck
+    for fn in (lambda t: (t * 2).t(), lambda t: t):
+        grads = []
+        for lib, ck in ((torch, tck), (jtorch, jck)):
+            x = lib.ones(2, 3, requires_grad=True)
+            y = ck(fn, x * 1, use_reentrant=False)
+            y.mul_(3)
+            (y * lib.arange(6.0).view(y.shape)).sum().backward()
+            grads.append(x.grad)
+        assert_same(grads[1], grads[0])

@@ -109,3 +109,30 @@ def test_resnet_block_with_zero_init_residual_bn():
 
     for j, t in zip(run(jtorch), run(torch)):
         assert_same(j, t, rtol=1e-5, atol=1e-5)
+
+
+SECOND_ORDER = {
+    "elu": lambda T, x: T.nn.functional.elu(x),
+    "elu_alpha": lambda T, x: T.nn.functional.elu(x, alpha=0.5),
+    "selu": lambda T, x: T.nn.functional.selu(x),
+    "celu": lambda T, x: T.nn.functional.celu(x, alpha=0.7),
+    "softsign": lambda T, x: T.nn.functional.softsign(x),
+    "abs_cubed": lambda T, x: T.abs(x) ** 3,
+    "l1_times_x": lambda T, x: T.nn.functional.l1_loss(x, T.zeros(x.shape), reduction="none") * x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_derivative_at_kinks_matches_torch(name):
+    # double backward at x == 0 (i-ResNet / PINN losses differentiate ELU-family activations twice):
+    # torch's ELU double backward masks x < 0 while its first derivative takes the x <= 0 side,
+    # and abs' = sgn has derivative 0, also inside JAX's higher-order differentiation
+    f = SECOND_ORDER[name]
+    xt = torch.tensor([-1.5, -0.2, 0.0, 0.3, 2.0], dtype=torch.float64, requires_grad=True)
+    xj = to_j(xt)
+    gt, = torch.autograd.grad(f(torch, xt).sum(), xt, create_graph=True)
+    gj, = jtorch.autograd.grad(f(jtorch, xj).sum(), xj, create_graph=True)
+    assert_same(gj.detach(), gt.detach())
+    ht, = torch.autograd.grad(gt.sum(), xt)
+    hj, = jtorch.autograd.grad(gj.sum(), xj)
+    assert_same(hj, ht)

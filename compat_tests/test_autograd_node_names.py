@@ -153,16 +153,32 @@ def test_next_functions_names():
     assert _walk(j.grad_fn) == _walk(t.grad_fn)
 
 
-def test_linear_node_is_fused():
-    # documented difference (docs/user_guide.md): torch's AddmmBackward0 takes (bias, input,
-    # TBackward0(weight)); jtorch's fused linear node takes input, weight and bias directly
-    def chain(L):
+def _walk_all(fn, depth=0):
+    if fn is None:
+        return [(depth, None)]
+    out = [(depth, type(fn).__name__)]
+    for nxt, _ in fn.next_functions:
+        out += _walk_all(nxt, depth + 1)
+    return out
+
+
+def test_linear_next_functions_as_torch():
+    # jtorch's linear is one fused node; its next_functions show torch's decomposition: addmm(bias,
+    # input, TBackward0(weight)), mm without bias, views / unsqueeze around it for N-D / 1-D input
+    # (the blitz tutorial walks loss.grad_fn.next_functions[0][0].next_functions[0][0])
+    def chains(L):
         lin = L.nn.Linear(3, 4)
-        return lin(_x(L, 2, 3)).relu().sum()
-    t, j = chain(torch), chain(jtorch)
-    assert _walk(j.grad_fn)[:3] == _walk(t.grad_fn)[:3]
-    assert [type(n).__name__ for n, _ in j.grad_fn.next_functions[0][0].next_functions[0][0].next_functions] == \
-        ["AccumulateGrad"] * 3
+        out = []
+        for shape in ((2, 3), (2, 5, 3), (3,)):
+            x = _x(L, *shape) * 2
+            out.append(lin(x).relu().sum())
+            out.append(L.nn.functional.linear(x, lin.weight).sum())
+        out.append(lin(L.ones(2, 3)).sum())   # input without grad: a None slot
+        lin.weight.requires_grad_(False)
+        out.append(lin(_x(L, 2, 3) * 2).sum())   # no TBackward0 for a frozen weight
+        return out
+    for t, j in zip(chains(torch), chains(jtorch)):
+        assert _walk_all(j.grad_fn) == _walk_all(t.grad_fn)
 
 
 def test_node_classes_are_shared_and_repr():

@@ -261,3 +261,67 @@ def test_per_sample_grads_with_detached_params_do_not_require_grad():
         outs.append(g["weight"])
     assert outs[1].requires_grad == outs[0].requires_grad == False
     assert_same(outs[1], outs[0])
+
+
+def test_dict_pytrees_keep_insertion_order():
+    # torch.func's pytrees keep a dict's insertion order (the per-sample-gradient recipe zips
+    # grads.values() with model.parameters()); jax's sort the keys
+    def run(lib, func):
+        x = lib.tensor(np.arange(6.0).reshape(2, 3))
+        p = {"w": lib.tensor([1.0, 2.0, 3.0]), "b": lib.tensor(0.5), "a": lib.tensor([1.0, -1.0, 2.0])}
+
+        def loss(p, x):
+            return ((x * p["w"] + p["b"]) * p["a"]).sum()
+
+        def two(x):
+            return {"z": x.sin(), "y": x.cos()}
+        g = func.grad(loss)(p, x[0])
+        psg = func.vmap(func.grad(loss), in_dims=(None, 0))(p, x)
+        jac = func.jacrev(loss)(p, x[0])
+        vm = func.vmap(two)(x)
+        _, vjp_fn = func.vjp(two, x)
+        gv = func.grad(lambda p: loss(p, x[0]))({k: v.requires_grad_() for k, v in p.items()})
+        return [list(d) for d in (g, psg, jac, vm, gv)], [g, psg, jac, vm]
+    (kt, vt), (kj, vj) = run(torch, tf), run(jtorch, jf)
+    assert kj == kt == [["w", "b", "a"]] * 3 + [["z", "y"], ["w", "b", "a"]]
+    for dj, dt in zip(vj, vt):
+        for k in dt:
+            assert_same(dj[k], dt[k])
+
+
+def test_transform_node_runs_function_once_and_supports_double_backward():
+    # the recorded transform keeps its pullback: backward does not re-run the user's function
+    # (side effects such as an evaluation counter happen once, as in torch); a create_graph
+    # backward stays differentiable
+    res = []
+    for lib, fm in ((torch, tf), (jtorch, jf)):
+        calls = [0]
+        w = lib.tensor([[0.3, -1.2], [0.8, 0.5]], dtype=lib.float64, requires_grad=True)
+        x = lib.tensor([[1.0, 2.0], [-0.5, 0.25], [0.1, 0.0]], dtype=lib.float64)
+
+        def f(xi, w=w):
+            calls[0] += 1
+            return (xi @ w).sin().sum()
+        out = fm.vmap(f)(x)
+        g, = lib.autograd.grad(out.pow(2).sum(), w, create_graph=True)
+        n_calls = calls[0]   # (a second-order backward re-traces f in jtorch: not counted)
+        h, = lib.autograd.grad(g.pow(2).sum(), w)
+        res.append((n_calls, g.detach(), h))
+    assert res[1][0] == res[0][0] == 1
+    assert_same(res[1][1], res[0][1])
+    assert_same(res[1][2], res[0][2])
+
+
+def test_numpy_inside_a_transform_is_a_clear_error():
+    # torch.func runs eagerly, so the torch.func tutorial's NumpySin (np.sin(x.cpu().numpy())
+    # inside an autograd.Function) works there; jtorch's transforms trace with JAX, where the
+    # values do not exist yet: a RuntimeError naming the cause, not a raw JAX traceback
+    def f(x):
+        return jtorch.tensor(np.sin(x.numpy())).sum() + x.sum()
+    x = to_j(V3)
+    for transform in (jf.grad, jf.vmap):
+        with pytest.raises(RuntimeError, match=r"Tensor.numpy\(\) needs a concrete value.*jtorch.func"):
+            transform(f)(x)
+    with pytest.raises(RuntimeError, match="converting a tensor to a numpy array"):
+        jf.grad(lambda x: (x * float(np.asarray(x).sum())).sum())(x)
+    assert np.allclose(f(x).item(), np.sin(V3.numpy()).sum() + V3.numpy().sum())   # eager: fine

@@ -1,7 +1,8 @@
 """Cholesky on a matrix that is not positive-definite: torch.linalg.cholesky / torch.cholesky /
 cholesky_ex(check_errors=True) raise torch.linalg.LinAlgError naming the failing leading minor,
 and cholesky_ex's info is that minor's order (LAPACK potrf's), not just a failure flag.
-Code such as GPyTorch's psd_safe_cholesky relies on both to add jitter and retry."""
+Code such as GPyTorch's psd_safe_cholesky relies on both to add jitter and retry. Also the
+torch.linalg namespace's spellings of main-namespace ops (torch.linalg.matmul)."""
 import numpy as np
 import pytest
 import torch
@@ -65,3 +66,14 @@ def test_cholesky_positive_definite_still_differentiable():
     assert_same(Aj.grad, A.grad)
     # cholesky_ex without check_errors never raises; its info is 0
     assert jtorch.linalg.cholesky_ex(to_j(A)).info.item() == 0
+
+
+def test_linalg_matmul_is_matmul():
+    rng = np.random.default_rng(0)
+    a = torch.tensor(rng.standard_normal((2, 3, 4)), dtype=torch.float32)
+    b = torch.tensor(rng.standard_normal((4, 5)), dtype=torch.float32)
+    assert_same(jtorch.linalg.matmul(to_j(a), to_j(b)), torch.linalg.matmul(a, b))
+    out_t, out_j = torch.empty(2, 3, 5), jtorch.empty(2, 3, 5)
+    torch.linalg.matmul(a, b, out=out_t)
+    jtorch.linalg.matmul(to_j(a), to_j(b), out=out_j)
+    assert_same(out_j, out_t)

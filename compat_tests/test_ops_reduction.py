@@ -21,6 +21,38 @@ def test_sum_like(name):
               rtol=2e-3 if name == "prod" else None)
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_sums_accumulate_in_float32(dtype):
+    """torch's CPU sum / nansum / cumsum / cumprod accumulate half and bfloat16 in float32 and round
+    once; accumulating in bfloat16 drifts (4096 values of ~0.1 summed to 406 instead of 410)."""
+    import numpy as np
+    import jtorch
+    from oracle import assert_same, to_j
+    a = np.random.RandomState(0).uniform(0.05, 0.15, size=(4096,)).astype(np.float32)
+    x = torch.from_numpy(a).to(dtype)
+    p = torch.from_numpy(1 + (a[:256] - 0.1) * 0.1).to(dtype)
+    for fn in (lambda m, t: t.sum(), lambda m, t: m.nansum(t), lambda m, t: t.view(64, 64).sum(1),
+               lambda m, t: t.cumsum(0)[511::512], lambda m, t: t.view(64, 64).sum(0, keepdim=True),
+               lambda m, t: m.trapezoid(t), lambda m, t: m.trapezoid(t.view(64, 64), dx=0.5)):
+        rt, rj = fn(torch, x), fn(jtorch, to_j(x))
+        assert_same(rj, rt, rtol=0, atol=0)
+    assert_same(to_j(p).cumprod(0)[31::32], p.cumprod(0)[31::32], rtol=0, atol=0)
+
+
+def test_sum_to_size_spellings():
+    """Tensor.sum_to_size takes the size as varargs, one int, a tuple or a torch.Size."""
+    import jtorch
+    from oracle import assert_same, to_j
+    x = torch.arange(10.0).view(2, 5)
+    for args in [(5,), (1, 5), ((2, 1),), (torch.Size([1, 5]),), ((),)]:
+        if args == ((),):
+            xt, xj = torch.tensor(3.0), jtorch.tensor(3.0)
+        else:
+            xt, xj = x, to_j(x)
+        jargs = tuple(jtorch.Size(a) if isinstance(a, torch.Size) else a for a in args)
+        assert_same(xj.sum_to_size(*jargs), xt.sum_to_size(*args))
+
+
 @pytest.mark.parametrize("name", ["amax", "amin"])
 def test_amax(name):
     run_table(name, [S(X), S(X, 0), S(X, -1, True), S(X, (0, 1)), S(mk(())), S(mk((3, 4), I64), 1),
@@ -121,3 +153,13 @@ def test_data_dependent_shapes():
     run_table("bucketize", [S(q, b), S(q, b, right=True), S(torch.tensor([1, 3, 6]), torch.tensor([1, 3, 5])),
                             S(q, b, out_int32=True)], forms=("fn", "out"))
     err("bucketize", q, b2)
+
+
+@pytest.mark.parametrize("call", [lambda m, x: m.prod(x, (0, 1)), lambda m, x: x.prod(dim=(0,)),
+                                  lambda m, x: m.prod(x, [1], keepdim=True)])
+def test_prod_rejects_several_dims_like_torch(call):
+    # torch.prod reduces one dim (or all); a tuple of dims is a TypeError, not a silent reduction
+    import jtorch
+    from oracle import same_error, to_j
+    x = torch.ones(2, 3)
+    same_error(lambda: call(torch, x), lambda: call(jtorch, to_j(x)))

@@ -102,6 +102,16 @@ def test_gather_scatter():
     for r in ("sum", "prod", "mean", "amax", "amin"):
         run_table("scatter_reduce", [S(X, 1, idx, src, r), S(X, 1, idx, src, r, include_self=False)])
     vi = torch.tensor([2, 0])
+    # a 0-d index is one element of a 0-d or 1-d input (the one-hot Lambda of the data tutorial:
+    # torch.zeros(10).scatter_(0, torch.tensor(y), value=1))
+    v, i0 = mk((5,)), torch.tensor(3)
+    run_table("scatter", [S(v, 0, i0, value=1.0), S(v, 0, i0, torch.tensor(2.5)), S(v, 0, i0, mk((3,))),
+                          S(mk(()), 0, torch.tensor(0), torch.tensor(2.5)), S(v, 0, i0, 2.0, reduce="add")])
+    run_table("scatter_add", [S(v, 0, i0, torch.tensor(2.5)), S(v, 0, i0, mk((3,)))])
+    run_table("scatter_reduce", [S(v, 0, i0, torch.tensor(2.5), "amax"), S(v, 0, i0, mk((3,)), "prod")])
+    run_table("gather", [S(v, 0, i0), S(mk(()), 0, torch.tensor(0))])
+    err("scatter", X, 1, i0, 1.0)
+    err("scatter_add", X, 1, torch.tensor([1]), mk((1,)))
     run_table("index_select", [S(X, 0, vi), S(X, 1, torch.tensor([3, 3, 0])), S(mk((3,)), 0, vi)])
     err("index_select", X, 0, torch.tensor([[0]]))
     run_table("index_add", [S(X, 0, vi, mk((2, 4))), S(X, 1, torch.tensor([1, 3]), mk((3, 2)), alpha=2.0)])

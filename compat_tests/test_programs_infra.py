@@ -1,6 +1,10 @@
 """Third-party-style training-infrastructure programs (compat_tests/programs/infra/): hooks and
 Grad-CAM, gradient checkpointing, contrastive learning, distillation, mixture of experts, audio
-features, tabular/recsys, SWA/EMA/scheduler checkpoint-resume, GANs with weight parametrizations.
+features, tabular/recsys, SWA/EMA/scheduler checkpoint-resume, GANs with weight parametrizations,
+torch.func meta-learning, pruning / custom autograd Functions, GNN message passing, detection
+heads, data-loading plumbing, complex-weight FNOs, VQ-VAE, nn.Module plumbing, sentence embeddings
+(TransformerEncoder inference fast path), the optimizer zoo, bf16 autocast, LM decoding, and
+tensor-level augmentation with MixUp/CutMix.
 Each is run as written with real torch and again with its imports swapped for jtorch
 (programs/_run.py), from the same initial weights (--init-state) and the same numpy data, so their
 metrics must agree to float32 round-off. Metrics filed under "stochastic" depend on torch's random
@@ -36,13 +40,15 @@ PROGRAMS = {
     "module_api_hooks": ([], 1e-3, 1e-4),
     "sentence_embeddings": ([], 1e-3, 1e-4),
     "optimizer_zoo": ([], 1e-3, 1e-4),
+    # bfloat16 keeps 8 mantissa bits: XLA and ATen round matmul/conv results differently
+    "amp_bf16_training": ([], 5e-3, 1e-3),
+    "amp_bf16_training-fp32": (["--amp", "0"], 1e-3, 1e-4),
+    "generation_decoding": ([], 1e-3, 1e-4),
+    "augment_mixup": ([], 1e-3, 1e-4),
 }
 STOCHASTIC_RTOL = 0.05
 # known gaps, kept running so a fix shows up as an XPASS
-XFAIL = {
-    "gnn_message_passing-sparse": "torch.sparse_coo_tensor / torch.sparse.mm: jtorch has no sparse layouts "
-                                  "(docs/unsupported.md)",
-}
+XFAIL = {}
 
 
 def _split(metrics):

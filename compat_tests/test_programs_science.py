@@ -8,8 +8,12 @@ backward in a tensor hook), Lennard-Jones molecular dynamics (forces by autograd
 a differentiable Kalman filter / RTS smoother, SINDy + DMD (lstsq, complex SVD / eig), Newton /
 Laplace methods with torch.autograd.functional, Bayesian optimisation (SobolEngine, Expected
 Improvement), an E(n)-equivariant GNN, a differentiable pseudo-spectral Navier-Stokes solver,
-log-domain Sinkhorn optimal transport, Ising Metropolis / Hamiltonian Monte Carlo, and a Poisson
-PINN written with torch.func (vmap(hessian), functional_call) trained by .backward().
+log-domain Sinkhorn optimal transport, Ising Metropolis / Hamiltonian Monte Carlo, a Poisson PINN
+written with torch.func (vmap(hessian), functional_call) trained by .backward(), EM for a Gaussian
+mixture, growing neural cellular automata (depthwise Sobel convs, alive masks), and an invertible
+ResNet (spectral_norm / orthogonal parametrizations, Jacobian log-determinants), a multigrid
+Poisson solver with a learned smoother (conv2d stencils, padding modes, avg_pool2d / interpolate)
+and an echo state network on Lorenz-63 (eigvals spectral radius, ridge readout, closed loop).
 
 Each is run once with real torch and once with its imports swapped to jtorch (programs/_run.py),
 from the same weights (the torch run writes its initial state_dict, the jtorch run loads it) and
@@ -52,6 +56,12 @@ PROGRAMS = {
     # torch.randn-driven chain's moments carry Monte-Carlo error of several percent
     "ising_hmc": ((1e-4, 1e-6), (0.2, 0.05)),
     "pinn_func_poisson": ((1e-4, 1e-5), None),
+    "gmm_em": ((1e-7, 1e-9), None),
+    # Adam with betas=(0.5, 0.5) on per-parameter normalised gradients over 12-step rollouts
+    "neural_ca": ((1e-4, 1e-5), None),
+    "invertible_resnet": ((1e-4, 1e-5), None),
+    "multigrid_poisson": ((1e-4, 1e-9), None),
+    "echo_state_network": ((1e-6, 1e-9), None),
 }
 # the same program with an argument that switches to another code path
 VARIANTS = [

@@ -63,6 +63,8 @@ def _finish(arr, device=None, requires_grad=False, cls=Tensor):
     t = object.__new__(cls)
     t._data = _place(arr, dev)
     if requires_grad:
+        if not (t.dtype.is_floating_point or t.dtype.is_complex):   # factories' wording (capital O)
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t.requires_grad = True
     return t
 

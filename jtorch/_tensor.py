@@ -64,6 +64,7 @@ class Tensor:
     _synced = 0
     _view_grad = False
     _data_alias = False   # a `.data` tensor: shares storage, but its writes do not count as versions
+    _fn_view = None       # (Function name, output index): a view output of a custom Function
     _requires_grad = False
     grad_fn = None
     _out_idx = 0
@@ -160,6 +161,13 @@ class Tensor:
         base = self._base
         if self._view_grad and grad_on and base._requires_grad and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        if self._fn_view is not None and grad_on:
+            raise RuntimeError(
+                f"Output {self._fn_view[1]} of {self._fn_view[0]} is a view and is being modified inplace. This view "
+                "was created inside a custom Function (or because an input was returned as-is) and the autograd "
+                "logic to handle view+inplace would override the custom backward associated with the custom "
+                "Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by cloning "
+                "the output of the custom Function.")
         from ._views import scatter_kernel, view_kernel
         record = grad_on and self._view_grad and (res._requires_grad or base._requires_grad)
         if record:
@@ -368,6 +376,9 @@ class Tensor:
         self._requires_grad = flag
 
     def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.grad_fn is None and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            # torch words this one differently from the requires_grad setter
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
 
@@ -391,7 +402,9 @@ class Tensor:
             if not isinstance(g, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(g).__name__}")
             if tuple(g.shape) != tuple(self.shape):
-                raise RuntimeError(f"assigned grad has data of a different size")
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(g.shape)}' to a tensor of size "
+                                   f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same "
+                                   f"size")
             if g.dtype is not self.dtype:
                 raise RuntimeError("assigned grad has data of a different type")
         self._grad = g
@@ -492,6 +505,8 @@ class Tensor:
         if type(self._value) is _SDS:
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first.")
+        if isinstance(self._value, jax.core.Tracer):
+            raise _untraceable("Tensor.numpy()")
         # a writable copy: torch's result is writable (`a = t.numpy(); a[a < 0] = 0` is common) and
         # np.asarray of a jax buffer is a read-only view; jax arrays cannot share torch's two-way memory
         return np.array(self._value)
@@ -499,6 +514,8 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if type(self._value) is _SDS:
             raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+        if isinstance(self._value, jax.core.Tracer):
+            raise _untraceable("converting a tensor to a numpy array")
         a = np.asarray(self._value) if copy is False else np.array(self._value)   # writable, as numpy()
         return a.astype(dtype) if dtype is not None else a
 
@@ -702,4 +719,6 @@ class UntraceableError(RuntimeError):
 
 
 def _untraceable(what):
-    return UntraceableError(f"{what} needs a concrete value, but the tensor is being traced by jtorch.compile")
+    return UntraceableError(f"{what} needs a concrete value, but the tensor is being traced by jtorch.compile "
+                            f"or a jtorch.func transform (grad, vmap, jacrev...), which run the function on "
+                            f"JAX tracers")

@@ -328,6 +328,10 @@ def setitem(t, index, value):
     from .dispatch import run
     from .._tensor import Tensor, wrap
     from .. import _dtype as D
+    if t._requires_grad and t.grad_fn is None and _makes_view(index, t.shape):
+        from ..autograd.grad_mode import STATE
+        if STATE.enabled:   # torch writes through a view here, hence its wording
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     # x[mask] = scalar: a where(), no data-dependent shapes (also under compile)
     if isinstance(index, Tensor) and index.dtype is D.bool_ and index.ndim <= t.ndim and \
             tuple(index.shape) == tuple(t.shape[:index.ndim]) and \
@@ -351,6 +355,32 @@ def setitem(t, index, value):
     return t._inplace_from(res)
 
 
+def _makes_view(index, shape):
+    """Whether torch's x[index] = v writes through a view of x: the index holds an int, None or a
+    slice not covering its whole dimension (applied as a view first, advanced indices then go into
+    that view); full slices, `...` and purely advanced indices write into x itself."""
+    items = index if isinstance(index, tuple) else (index,)
+    if any(i is None or (isinstance(i, int) and not isinstance(i, bool)) for i in items):
+        return True
+    slices = [k for k, i in enumerate(items) if isinstance(i, slice)]
+    if not slices:
+        return False
+    from .._tensor import Tensor
+    from .. import _dtype as D
+    # dimensions each item consumes: a bool mask its own ndim, `...` whatever is left
+    dims = [i.ndim if isinstance(i, Tensor) and i.dtype is D.bool_ else (0 if i is Ellipsis else 1) for i in items]
+    n_ell = len(shape) - sum(dims)
+    d = 0
+    for k, i in enumerate(items):
+        if i is Ellipsis:
+            d += max(n_ell, 0)
+            continue
+        if isinstance(i, slice) and d < len(shape) and i.indices(shape[d]) != (0, shape[d], 1):
+            return True
+        d += dims[k]
+    return False
+
+
 # --- gather / scatter family --------------------------------------------------------------------------
 def _check_index_dtype(index, name):
     if index.dtype != jnp.int64 and index.dtype != jnp.int32:
@@ -365,43 +395,57 @@ def gather(input, dim, index, *, sparse_grad=False):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     if input.ndim == 0:
         return input.reshape(index.shape)
+    if index.ndim == 0:   # a 1-d input's element at a 0-d index, as a 0-d result
+        return jnp.take_along_axis(input, index.reshape(1), axis=d, mode="clip").reshape(())
     return jnp.take_along_axis(input, index, axis=d, mode="clip")
 
 
 def _scatter_idx(input, d, index):
+    if max(index.ndim, 1) != max(input.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    if index.ndim == 0:   # torch takes a 0-d index (of a 0-d or 1-d input) as one element
+        index = index.reshape(1)
     grids = jnp.meshgrid(*[jnp.arange(s) for s in index.shape], indexing="ij")
     grids[d] = index
     return tuple(grids)
+
+
+def _scatter_src(src, index):
+    """src cut to index's extent (torch reads only src[:index.size(0), :index.size(1), ...])."""
+    if index.ndim == 0:
+        return src.reshape(1) if src.ndim == 0 else src[:1]
+    return src[tuple(slice(0, s) for s in index.shape)]
 
 
 @op(static=("dim", "reduce"), operands=("input", "src"), promote="same", inplace=True, check=check_gather_scatter)
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     _check_index_dtype(index, "scatter")
     d = norm_dim(dim, input.ndim)
-    if input.ndim == 0:
-        input, index = input.reshape(1), index.reshape(1)
+    shape = input.shape
+    if input.ndim == 0:   # one element, and a 0-d result
+        input = input.reshape(1)
     v = src if src is not None else value
     if v is None:
         raise TorchTypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
     v = jnp.asarray(v, input.dtype)
     if v.ndim:
-        v = v[tuple(slice(0, s) for s in index.shape)]
+        v = _scatter_src(v, index)
     else:
-        v = jnp.broadcast_to(v, index.shape)
+        v = jnp.broadcast_to(v, (1,) if index.ndim == 0 else index.shape)
     idx = _scatter_idx(input, d, index)
     if reduce is None:
-        return input.at[idx].set(v)
+        return input.at[idx].set(v).reshape(shape)
     if reduce == "add":
-        return input.at[idx].add(v)
+        return input.at[idx].add(v).reshape(shape)
     if reduce == "multiply":
-        return input.at[idx].multiply(v)
+        return input.at[idx].multiply(v).reshape(shape)
     raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
 
 
 @op(static=("dim",), operands=("input", "src"), promote="same", inplace=True, check=check_gather_scatter)
 def scatter_add(input, dim, index, src):
     d = norm_dim(dim, input.ndim)
-    src = src[tuple(slice(0, s) for s in index.shape)]
+    src = _scatter_src(src, index)
     return input.at[_scatter_idx(input, d, index)].add(src)
 
 
@@ -409,7 +453,7 @@ def scatter_add(input, dim, index, src):
     check=check_gather_scatter, saves_result=True)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     d = norm_dim(dim, input.ndim)
-    src = src[tuple(slice(0, s) for s in index.shape)]
+    src = _scatter_src(src, index)
     idx = _scatter_idx(input, d, index)
     if reduce == "sum":
         base = input if include_self else input.at[idx].set(0)

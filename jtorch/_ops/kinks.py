@@ -42,8 +42,9 @@ def _abs_jvp(primals, tangents):
     (x,), (t,) = primals, tangents
     if jnp.iscomplexobj(x):
         return jax.jvp(jnp.abs, (x,), (t,))
-    # torch: grad * sgn(x), with sgn(0) = sgn(nan) = 0
-    return jnp.abs(x), jnp.where(x > 0, t, jnp.where(x < 0, -t, jnp.zeros_like(t)))
+    # torch: grad * sgn(x), with sgn(0) = sgn(nan) = 0. The primal is this abs again, not jnp.abs:
+    # higher-order derivatives differentiate this rule, and jnp.abs'(0) would be 1 there
+    return abs(x), jnp.where(x > 0, t, jnp.where(x < 0, -t, jnp.zeros_like(t)))
 
 
 def sqrt_at_zero(s):

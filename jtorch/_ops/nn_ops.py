@@ -76,18 +76,26 @@ def _rrelu_apply(input, noise):
 
 @op(promote="float", inplace=True, method=False, public=False)
 def elu(input, alpha=1.0, scale=1.0, input_scale=1.0):
-    return jnp.where(input > 0, input * scale, (jnp.expm1(input * input_scale) * alpha) * scale)
+    return _elu_like(input, alpha * scale, scale, input_scale)
+
+
+def _elu_like(x, neg_coef, pos_coef, input_scale):
+    """x > 0: pos_coef * x; x < 0: neg_coef * expm1(input_scale * x). At exactly 0 torch's
+    gradient takes the negative side (neg_coef * input_scale) but its double backward masks
+    x < 0 (second derivative 0): a linear piece there gives both."""
+    return jnp.where(x > 0, x * pos_coef,
+                     jnp.where(x < 0, jnp.expm1(x * input_scale) * neg_coef, x * (neg_coef * input_scale)))
 
 
 @op(promote="float", inplace=True, method=False)
 def selu(input):
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    return scale * jnp.where(input > 0, input, alpha * jnp.expm1(input))
+    return _elu_like(input, alpha * scale, scale, 1.0)
 
 
 @op(promote="float", inplace=True, method=False)
 def celu(input, alpha=1.0):
-    return jnp.maximum(input, 0) + jnp.minimum(0, alpha * jnp.expm1(input / alpha))
+    return _elu_like(input, alpha, 1.0, 1.0 / alpha)
 
 
 @op(promote="float", static=("approximate",), method=False, public=False)
@@ -125,7 +133,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 @op(promote="float", method=False, public=False)
 def softsign(input):
-    return input / (1 + jnp.abs(input))
+    return input / (1 + kinks.abs(input))   # |x|'(0) = 0 as torch's, so softsign''(0) = 0
 
 
 @op(promote="same", method=False, public=False)

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _dtype as D
 from . import kinks
-from .registry import op, alias, overload, OPS
+from .registry import op, alias, overload, varargs, OPS
 from .util import norm_dim, norm_dims
 
 
@@ -26,19 +26,37 @@ def _acc_dtype(x, dtype):
     return x.dtype
 
 
+_HALF = (jnp.bfloat16, jnp.float16)
+
+
+def _opmath(fn, input, dt, **kw):
+    """Run reduction/scan `fn` accumulating half / bfloat16 in float32 and round the result once,
+    as torch's CPU kernels do (XLA:CPU accumulates bfloat16 sums in bfloat16: 4096 x 0.1 gave 406)."""
+    if np.dtype(dt) in _HALF:
+        return fn(input, dtype=jnp.float32, **kw).astype(dt)
+    return fn(input, dtype=dt, **kw)
+
+
 @op(static=("dim", "keepdim", "dtype"), linear=True, out="dtype")
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     ax = _axes(dim, input.ndim)
-    return jnp.sum(input, axis=ax, keepdims=keepdim, dtype=_acc_dtype(input, dtype))
+    return _opmath(jnp.sum, input, _acc_dtype(input, dtype), axis=ax, keepdims=keepdim)
 
 
 @op(static=("dim", "keepdim", "dtype"), out="dtype")
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    return jnp.nansum(input, axis=_axes(dim, input.ndim), keepdims=keepdim, dtype=_acc_dtype(input, dtype))
+    return _opmath(jnp.nansum, input, _acc_dtype(input, dtype), axis=_axes(dim, input.ndim), keepdims=keepdim)
 
 
 @op(static=("dim", "keepdim", "dtype"), out="dtype", saves_result=True)
 def prod(input, dim=None, keepdim=False, *, dtype=None):
+    if isinstance(dim, (tuple, list)):   # unlike sum/mean, torch.prod reduces over one dim only
+        from .util import TorchTypeError
+        raise TorchTypeError(
+            f"prod() received an invalid combination of arguments - got (Tensor, {type(dim).__name__}), but "
+            "expected one of:\n * (Tensor input, *, torch.dtype dtype = None)\n * (Tensor input, int dim, bool "
+            "keepdim = False, *, torch.dtype dtype = None, Tensor out = None)\n")
+    # not _opmath: torch's CPU prod multiplies half types in their own precision
     return jnp.prod(input, axis=_axes(dim, input.ndim), keepdims=keepdim, dtype=_acc_dtype(input, dtype))
 
 
@@ -244,14 +262,14 @@ def _scan_dtype(x, dtype):
 def cumsum(input, dim, *, dtype=None):
     d = norm_dim(dim, input.ndim)
     x = input.astype(_scan_dtype(input, dtype))
-    return jnp.cumsum(x, axis=d) if input.ndim else x
+    return _opmath(jnp.cumsum, x, x.dtype, axis=d) if input.ndim else x
 
 
 @op(static=("dim", "dtype"), inplace=True, saves_result=True)
 def cumprod(input, dim, *, dtype=None):
     d = norm_dim(dim, input.ndim)
     x = input.astype(_scan_dtype(input, dtype))
-    return jnp.cumprod(x, axis=d) if input.ndim else x
+    return _opmath(jnp.cumprod, x, x.dtype, axis=d) if input.ndim else x
 
 
 @op(static=("dim",), saves_result=True)
@@ -446,6 +464,9 @@ def sum_to_size(input, size):
     x = jnp.sum(input, axis=tuple(range(lead))) if lead > 0 else input
     axes = tuple(i for i, s in enumerate(size) if s == 1 and x.shape[i] != 1)
     return jnp.sum(x, axis=axes, keepdims=True) if axes else x
+
+
+varargs(OPS["sum_to_size"], "size")   # x.sum_to_size(1, 5) as well as x.sum_to_size((1, 5))
 
 
 # msort, unique, unique_consecutive, bincount, searchsorted and bucketize are declared in tail_ops.py.

@@ -614,7 +614,7 @@ def _trapezoid_x(y, x, dim=-1):
         dxs = jnp.diff(x, axis=d if x.ndim == y.ndim else -1)
     s1 = jax.lax.slice_in_dim(y, 1, n, axis=d)
     s0 = jax.lax.slice_in_dim(y, 0, n - 1, axis=d)
-    return ((s1 + s0) * dxs).sum(axis=d) / 2
+    return _half_sum((s1 + s0) * dxs, d) / 2
 
 
 @op("_trapezoid_dx", static=("dim",), promote="float", public=False, method=False)
@@ -623,9 +623,16 @@ def _trapezoid_dx(y, dx=1, dim=-1):
     n = y.shape[d]
     if n == 0:
         return jnp.zeros(y.shape[:d] + y.shape[d + 1:], y.dtype)
-    s1 = jax.lax.slice_in_dim(y, 1, n, axis=d)
-    s0 = jax.lax.slice_in_dim(y, 0, n - 1, axis=d)
-    return ((s1 + s0).sum(axis=d) * dx / 2).astype(y.dtype)
+    # torch's formula: sum(y) - (first + last) / 2, times dx
+    ends = jax.lax.index_in_dim(y, 0, d, keepdims=False) + jax.lax.index_in_dim(y, n - 1, d, keepdims=False)
+    return ((_half_sum(y, d) - ends * 0.5) * dx).astype(y.dtype)
+
+
+def _half_sum(x, d):
+    """Sum along d; half / bfloat16 accumulate in float32 and round once, as torch's sum does."""
+    if x.dtype in (jnp.bfloat16, jnp.float16):
+        return x.sum(axis=d, dtype=jnp.float32).astype(x.dtype)
+    return x.sum(axis=d)
 
 
 @op("_cumtrapz_x", static=("dim",), promote="float", public=False, method=False)

@@ -174,6 +174,10 @@ class Function(metaclass=_FunctionMeta):
                         o._requires_grad = True
                         o.grad_fn = node
                         o._out_idx = i
+                        if o._base is not None and id(o) not in dirty:
+                            # torch forbids writing in place into a view a custom Function returned:
+                            # view+inplace rebasing would bypass the Function's backward
+                            o._fn_view = (cls.__name__, i)
                 new_outs.append(o)
             outs = tuple(new_outs)
         return outs if multi else outs[0]

@@ -7,15 +7,20 @@ def _as_tuple(x):
     return (x,) if isinstance(x, Tensor) else tuple(x), isinstance(x, Tensor)
 
 
-def _prep(inputs):
+def _prep(inputs, create_graph=False):
+    """Inputs the function is differentiated at. With create_graph, an input that requires grad
+    stays connected to its own graph (a view of it, as torch's _grad_preprocess), so the result
+    can be differentiated w.r.t. whatever produced the input (a Jacobian penalty, i-ResNet's
+    log-determinant); otherwise a detached leaf."""
     ins, single = _as_tuple(inputs)
-    return tuple(i.detach().requires_grad_(True) for i in ins), single
+    return tuple(i.view_as(i) if create_graph and i.requires_grad else i.detach().requires_grad_(True)
+                 for i in ins), single
 
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     from . import grad
     from .. import zeros_like
-    ins, single = _prep(inputs)
+    ins, single = _prep(inputs, create_graph)
     with enable_grad():
         out = func(*ins)
         outs, osingle = _as_tuple(out)
@@ -33,7 +38,7 @@ def _detach(o):
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
     from . import grad
     from .. import zeros, stack
-    ins, single = _prep(inputs)
+    ins, single = _prep(inputs, create_graph)
     with enable_grad():
         out = func(*ins)
         outs, osingle = _as_tuple(out)
@@ -69,7 +74,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     # double-vjp trick: J v = d/du [ (J^T u) . v ]
     from . import grad
     from .. import zeros_like
-    ins, single = _prep(inputs)
+    ins, single = _prep(inputs, create_graph)
     vs = _as_tuple(v)[0] if v is not None else tuple(zeros_like(i) + 1 for i in ins)
     with enable_grad():
         out = func(*ins)
@@ -85,7 +90,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
     from . import grad
-    ins, single = _prep(inputs)
+    ins, single = _prep(inputs, create_graph)
     vs = _as_tuple(v)[0]
     with enable_grad():
         out = func(*ins)

@@ -171,6 +171,8 @@ class OpNode(Node):
     def _all_edges(self):
         it = iter(self.edges)
         full = [next(it) if m else None for m in self.mask]
+        if self.kernel.name == "linear":
+            return _linear_edges(self.name(), full)
         keep = self._shown_inputs()
         return full if keep is None else [e for e, k in zip(full, keep) if k]
 
@@ -207,6 +209,49 @@ class OpNode(Node):
         # torch frees saved tensors; linear ops save none, so their nodes can run again
         if not self.linear:
             self.arrays = None
+
+
+class _ShownNode(Node):
+    """A node of torch's graph where jtorch runs one fused op (linear's weight transpose and the
+    reshapes around its addmm): listed in next_functions so graph walks see torch's structure
+    (the blitz tutorial's loss.grad_fn.next_functions[0][0]...), never run by the engine."""
+
+    def __init__(self, edges):
+        self.edges = tuple(edges)
+
+
+_SHOWN_CLASSES = {}
+
+
+def _shown(name, *edges):
+    """An edge to a display node `name` over `edges`; None where torch's graph has none (the
+    wrapped input does not require grad)."""
+    if all(e is None for e in edges):
+        return None
+    c = _SHOWN_CLASSES.get(name)
+    if c is None:
+        c = _SHOWN_CLASSES[name] = type(name, (_ShownNode,), {"__module__": "builtins"})
+    return (c(edges), 0)
+
+
+def _linear_edges(name, full):
+    """torch's decomposition of F.linear(input, weight, bias), by the node's name: addmm(bias,
+    input, weight.t()) on 2-D input, mm without bias, views (or unsqueeze / squeeze for 1-D)
+    around them otherwise."""
+    e_in, e_w = full[0], full[1]
+    e_b = full[2] if len(full) > 2 else None
+    w_t = _shown("TBackward0", e_w)
+    if name == "AddmmBackward0":
+        return [e_b, e_in, w_t]
+    if name == "MmBackward0":
+        return [e_in, w_t]
+    if name == "ViewBackward0":
+        return [_shown("AddmmBackward0", e_b, _shown("ViewBackward0", e_in), w_t)]
+    if name == "UnsafeViewBackward0":
+        return [_shown("MmBackward0", _shown("ViewBackward0", e_in), w_t)]
+    if name == "SqueezeBackward4":
+        return [_shown("MmBackward0", _shown("UnsqueezeBackward0", e_in), w_t)]
+    return full
 
 
 class _ShapeDtype:
@@ -266,8 +311,18 @@ def _apply_recorded(node, bk, arrays, cts):
     res = bk.jfwd(*args)
     outs = [wrap(r) for r in res]
     if STATE.enabled:
-        mask = tuple(node.mask) + tuple(ct_mask)
-        new = (bk._node_cls or _class_for(bk, args, mask))(bk, args, mask, list(node.edges) + ct_edges, (), len(outs))
+        if node.linear:
+            # a linear op's backward reads only the cotangents: its grads require grad through them
+            # alone (torch: the grad of y.sum() is a plain ones tensor, a SinhBad-style custom
+            # backward over it does not require grad)
+            if not any(ct_mask):
+                return outs
+            mask = (False,) * len(arrays) + tuple(ct_mask)
+            edges = ct_edges
+        else:
+            mask = tuple(node.mask) + tuple(ct_mask)
+            edges = list(node.edges) + ct_edges
+        new = (bk._node_cls or _class_for(bk, args, mask))(bk, args, mask, edges, (), len(outs))
         for i, o in enumerate(outs):
             o._requires_grad = True
             o.grad_fn = new

@@ -13,6 +13,7 @@ import types
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import STATE
@@ -26,12 +27,39 @@ def _is_t(x):
     return isinstance(x, Tensor)
 
 
+class _KeepOrder(dict):
+    """A dict as a jax pytree node that keeps insertion order: jax flattens dicts in sorted key
+    order and rebuilds them sorted, while torch.func's pytrees keep the user's order (a grad of
+    named_parameters() comes back in named_parameters() order)."""
+    __slots__ = ()
+
+
+jax.tree_util.register_pytree_node(
+    _KeepOrder, lambda d: (tuple(d.values()), tuple(d.keys())),
+    lambda keys, vals: _KeepOrder(zip(keys, vals)))
+
+
+def _keep(tree):
+    """tree with every plain dict replaced by a _KeepOrder (leaves untouched)."""
+    return jax.tree_util.tree_map(
+        lambda x: _KeepOrder((k, _keep(v)) for k, v in x.items()) if type(x) is dict else x,
+        tree, is_leaf=lambda x: type(x) is dict or _is_t(x))
+
+
+def _unkeep(tree):
+    """The inverse of _keep: plain dicts again, in the kept order."""
+    return jax.tree_util.tree_map(
+        lambda x: {k: _unkeep(v) for k, v in x.items()} if type(x) is _KeepOrder else x,
+        tree, is_leaf=lambda x: type(x) is _KeepOrder or _is_t(x))
+
+
 def _to_arrays(tree):
-    return jax.tree_util.tree_map(lambda x: x._value if _is_t(x) else x, tree, is_leaf=_is_t)
+    return jax.tree_util.tree_map(lambda x: x._value if _is_t(x) else x, _keep(tree), is_leaf=_is_t)
 
 
 def _to_tensors(tree):
-    return jax.tree_util.tree_map(lambda x: wrap(x) if isinstance(x, (jax.Array, jax.core.Tracer)) else x, tree)
+    return _unkeep(jax.tree_util.tree_map(
+        lambda x: wrap(x) if isinstance(x, (jax.Array, jax.core.Tracer)) else x, tree))
 
 
 @contextlib.contextmanager
@@ -46,24 +74,61 @@ def _no_record():
 
 class _TransformKernel(Kernel):
     """A whole transform call as one autograd node. Not jitted (the user's function changes from
-    call to call): the forward runs eagerly, the backward is jax.vjp of the same call."""
-    __slots__ = ()
+    call to call). With `diff` (the input positions that require grad) the forward runs once under
+    jax.vjp, so a first-order backward applies the stored pullback without running the user's
+    function again (no repeated side effects, no second trace); only a higher-order backward
+    differentiates `fn` itself (_make_vjp), which recomputes."""
+    __slots__ = ("_pull", "_diff", "_outs")
 
-    def __init__(self, fn, name):
+    def __init__(self, fn, name, diff=None):
         super().__init__(("func", name), fn, name)
-        self.jfwd = fn
+        self._pull = None
+        self._diff = diff
+        self._outs = None
+        self.jfwd = fn if diff is None else self._forward
+
+    def _forward(self, *arrays):
+        diff = self._diff
+
+        def f(*d):
+            full = list(arrays)
+            for i, v in zip(diff, d):
+                full[i] = v
+            return self.fn(*full)
+        out, self._pull = jax.vjp(f, *[arrays[i] for i in diff])
+        self._outs = [(o.shape, o.dtype) for o in out]
+        return out
+
+    def _pulled(self, mask):
+        pos = [self._diff.index(i) for i, m in enumerate(mask) if m]
+        n, pull, outs = len(mask), self._pull, self._outs
+
+        def apply(*args):
+            cts = []
+            for (shape, dtype), c in zip(outs, args[n:]):
+                if not jnp.issubdtype(dtype, jnp.inexact):
+                    cts.append(np.zeros(shape, jax.dtypes.float0))
+                elif c is None:
+                    cts.append(jnp.zeros(shape, dtype))
+                else:
+                    cts.append(c.astype(dtype) if c.dtype != dtype else c)
+            grads = torch_pullback(pull, tuple(cts))
+            return tuple(grads[j] for j in pos)
+        return apply
 
     def backward_kernel(self, mask):
         k = self._bwd.get(mask)
         if k is None:
             k = self._bwd[mask] = _TransformKernel(_make_vjp(self.fn, mask), self.name + "Backward")
+            if self._pull is not None and all(i in self._diff for i, m in enumerate(mask) if m):
+                k.jfwd = self._pulled(mask)   # same values; k.fn stays differentiable for create_graph
         return k
 
 
 def _captured_tensors(obj, out, seen, depth=0):
-    """The Tensors a function closes over: closure cells, referenced module globals, bound
-    methods' self, functools.partial arguments, and nn.Module parameters, searched a few levels
-    deep (a transform wrapping another one closes over the inner function)."""
+    """The Tensors a function closes over: closure cells, default arguments, referenced module
+    globals, bound methods' self, functools.partial arguments, and nn.Module parameters, searched
+    a few levels deep (a transform wrapping another one closes over the inner function)."""
     if depth > 6 or id(obj) in seen:
         return
     seen.add(id(obj))
@@ -88,6 +153,9 @@ def _captured_tensors(obj, out, seen, depth=0):
         _captured_tensors(obj.__func__, out, seen, depth + 1)
         return
     if isinstance(obj, types.FunctionType):
+        for v in (*(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values()):   # def f(x, w=w)
+            if _is_t(v) or isinstance(v, Module):
+                _captured_tensors(v, out, seen, depth + 1)
         for cell in obj.__closure__ or ():
             try:
                 v = cell.cell_contents
@@ -108,11 +176,12 @@ def _differentiable(name, call, func):
     recorded as one node whose backward is the vjp of the whole (jax-traced) call. Closed-over
     Tensors become inputs of that trace by swapping their data for the traced value while it runs."""
     from .._ops.dispatch import run_kernel_recorded
+    from ..autograd import graph
 
     def wrapper(*args, **kwargs):
         if not STATE.enabled:
             return call(*args, **kwargs)
-        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_t)
+        leaves, treedef = jax.tree_util.tree_flatten(_keep((args, kwargs)), is_leaf=_is_t)
         tpos = [i for i, x in enumerate(leaves) if _is_t(x)]
         found = []
         _captured_tensors(func, found, set())
@@ -133,7 +202,7 @@ def _differentiable(name, call, func):
             full = list(leaves)
             for i, a in zip(tpos, arrays):
                 full[i] = wrap(a)
-            a, kw = jax.tree_util.tree_unflatten(treedef, full)
+            a, kw = _unkeep(jax.tree_util.tree_unflatten(treedef, full))
             saved = [t._data for t in captured]
             try:
                 for t, v in zip(captured, arrays[n:]):
@@ -143,14 +212,22 @@ def _differentiable(name, call, func):
             finally:
                 for t, v in zip(captured, saved):
                     t._data = v
-            flat, tdef = jax.tree_util.tree_flatten(out, is_leaf=_is_t)
+            flat, tdef = jax.tree_util.tree_flatten(_keep(out), is_leaf=_is_t)
             out_struct[:] = [tdef, flat]
             return tuple(x._value for x in flat if _is_t(x))
 
         from ..nn.utils.stateless import SWAPPED_LOG
         SWAPPED_LOG.append(set())
         try:
-            res = run_kernel_recorded(_TransformKernel(fn, name), [leaves[i] for i in tpos] + captured)
+            items = [leaves[i] for i in tpos] + captured
+            arrays = [t._value for t in items]
+            if any(type(a) is jax.ShapeDtypeStruct for a in arrays):   # meta inputs: shapes only
+                res = run_kernel_recorded(_TransformKernel(fn, name), items)
+            else:
+                kern = _TransformKernel(fn, name, [i for i, t in enumerate(items) if t._requires_grad])
+                res = [wrap(r) for r in kern.jfwd(*arrays)]
+                # not linear: the backward reads the inputs, so a create_graph backward depends on them
+                graph.record(kern, arrays, items, res, False)
         finally:
             swapped = SWAPPED_LOG.pop()
         res = res if isinstance(res, list) else [res]
@@ -160,7 +237,7 @@ def _differentiable(name, call, func):
             res = [r.detach() for r in res]
         res = iter(res)
         tdef, flat = out_struct
-        return jax.tree_util.tree_unflatten(tdef, [next(res) if _is_t(x) else x for x in flat])
+        return _unkeep(jax.tree_util.tree_unflatten(tdef, [next(res) if _is_t(x) else x for x in flat]))
     return wrapper
 
 
@@ -334,7 +411,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             with _no_record():
                 out = func(*a, **kwargs)
             return _to_arrays(out)
-        out = jax.vmap(f, in_axes=tuple(d for _, d in batched), out_axes=out_dims)(
+        out = jax.vmap(f, in_axes=_keep(tuple(d for _, d in batched)), out_axes=_keep(out_dims))(
             *[_to_arrays(args[i]) for i in idx])
         return _to_tensors(out)
     return _differentiable("vmap", wrapper, func)

@@ -38,8 +38,8 @@ class Parameter(Tensor):
         t = type(self).__new__(type(self), wrap(self._value), self._requires_grad) \
             if type(self) is Parameter else Tensor.__deepcopy__(self, memo)
         if type(self) is Parameter:
-            if self._grad is not None:
-                t._grad = self._grad.__deepcopy__(memo)
+            # torch's Parameter.__deepcopy__ builds a fresh Parameter from the data: the copy has no
+            # .grad (copy.deepcopy(model) after backward gives a model without gradients)
             extra = {k: v for k, v in self.__dict__.items() if k not in ("_data", "_requires_grad", "_grad", "_vc",
                                                                          "_accum", "_synced", "grad_fn")}
             if extra:

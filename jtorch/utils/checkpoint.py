@@ -25,7 +25,12 @@ class CheckpointFunction(Function):
         ctx.rng = get_rng_state() if preserve_rng_state else None
         ctx.inputs = args
         with no_grad():
-            return run_function(*args, **kwargs)
+            out = run_function(*args, **kwargs)
+        # torch's (non-reentrant) checkpoint hands back ordinary tensors that may be written in place
+        # (h = checkpoint(block, h); h.mul_(s)): an output that is a view (block ends in .t() / .view())
+        # or an input returned as is becomes a fresh tensor on the same immutable array, so the write
+        # rebases onto this node instead of being refused as a custom Function's view output
+        return tuple(_plain(o, args) for o in out) if isinstance(out, tuple) else _plain(out, args)
 
     @staticmethod
     def backward(ctx, *grads):
@@ -48,6 +53,13 @@ class CheckpointFunction(Function):
             autograd.backward([o for o, _ in pairs], [g for _, g in pairs])
         return (None, None, None) + tuple(i.grad if isinstance(i, Tensor) and i.requires_grad else None
                                           for i in inputs)
+
+
+def _plain(t, inputs):
+    from .._tensor import Tensor, wrap
+    if isinstance(t, Tensor) and (t._base is not None or any(t is a for a in inputs)):
+        return wrap(t._value)
+    return t
 
 
 def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism_check="default", debug=False,
