@@ -50,3 +50,36 @@ def test_dataloader_collates_a_torch_dataset():
     assert_same(jb[2]["mask"], tb[2]["mask"])
     conv = jtorch.utils.data.default_convert(torch.ones(2, dtype=torch.float64))
     assert isinstance(conv, jtorch.Tensor) and conv.dtype is jtorch.float64
+
+
+def test_real_torch_functions_run_jtorch_on_jtorch_tensors():
+    # a program whose `import torch.nn.functional as F` stayed on real torch (partly swapped imports):
+    # torch's override protocol hands the call to jtorch, so training is jtorch's and equals torch's
+    import torch.nn.functional as TF
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(8, 5, generator=g), torch.randint(0, 3, (8,), generator=g)
+    tm = torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.Linear(6, 3))
+    jm = jtorch.nn.Sequential(jtorch.nn.Linear(5, 6), jtorch.nn.Linear(6, 3))
+    jm.load_state_dict({k: jtorch.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    losses = []
+    for m, xx, yy, lib in ((tm, x, y, torch), (jm, jtorch.tensor(x.numpy()), jtorch.tensor(y.numpy()), jtorch)):
+        opt = lib.optim.SGD(m.parameters(), lr=0.1)
+        run = []
+        for _ in range(3):
+            opt.zero_grad()
+            h = TF.gelu(m[0](xx))                     # real torch functions in both runs
+            loss = TF.cross_entropy(TF.dropout(m[1](h), 0.0), yy)
+            loss.backward()
+            opt.step()
+            run.append(float(loss))
+        losses.append(run)
+    assert isinstance(loss, jtorch.Tensor)
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+    assert_same(torch.cat([jtorch.ones(1, 2), jtorch.zeros(1, 2)]), torch.cat([torch.ones(1, 2), torch.zeros(1, 2)]))
+    assert_same(jtorch.ones(2, 3).mean(), torch.ones(2, 3).mean())
+
+
+def test_torch_parameters_are_refused_not_silently_frozen():
+    lin = torch.nn.Linear(3, 2)   # a real torch module fed jtorch tensors would never train: refuse it
+    with pytest.raises(TypeError, match="requires grad"):
+        lin(jtorch.ones(1, 3))

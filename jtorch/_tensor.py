@@ -338,6 +338,12 @@ class Tensor:
         return type(self._value) is _SDS
 
     is_sparse = False
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        # real torch's override protocol: a torch function called with jtorch tensors runs jtorch's
+        from ._foreign import torch_function
+        return torch_function(cls, func, types, args, kwargs)
     is_quantized = False
     is_mkldnn = False
     is_nested = False
