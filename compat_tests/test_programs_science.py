@@ -66,8 +66,7 @@ PROGRAMS = {
 # the same program with an argument that switches to another code path
 VARIANTS = [
     "gnn_node_classification --sparse",   # pygcn's sparse adjacency
-    pytest.param("pinn_func_poisson --forward-ad", marks=pytest.mark.xfail(
-        strict=True, reason="torch.autograd.forward_ad (dual tensors) is not implemented in jtorch")),
+    "pinn_func_poisson --forward-ad",     # torch.autograd.forward_ad dual tensors
 ]
 
 

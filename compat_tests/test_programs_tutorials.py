@@ -35,13 +35,12 @@ PROGRAMS = {
     "forward_ad": ([], 1e-4, 1e-5),
 }
 XFAIL = {
-    "forward_ad": "jtorch has no torch.autograd.forward_ad (dual tensors): forward-mode AD exists only "
-                  "as torch.func.jvp / jacfwd",
     "saved_tensor_hooks": "jtorch's graph nodes keep jax arrays, not saved-tensor objects: no "
                           "grad_fn._saved_self / _raw_saved_self, and saved_tensors_hooks / save_on_cpu "
                           "accept their hooks without calling them",
 }
 STOCHASTIC_RTOL = 0.05
+NO_WEIGHTS = {"forward_ad"}   # every input is drawn from numpy: nothing to hand over
 
 
 def _split(metrics):
@@ -59,7 +58,8 @@ def test_tutorial_program_matches_torch(name, tmp_path):
     path = os.path.join(HERE, name.split("-")[0] + ".py")
     argv = ["--init-state", str(tmp_path / "init.pt")] + argv
     expected = run_program(path, "torch", argv)
-    assert os.path.exists(tmp_path / "init.pt")  # the jtorch run below starts from these weights
+    if name not in NO_WEIGHTS:
+        assert os.path.exists(tmp_path / "init.pt")  # the jtorch run below starts from these weights
     actual = run_program(path, "jtorch", argv)
     exp_det, exp_sto = _split(expected)
     act_det, act_sto = _split(actual)

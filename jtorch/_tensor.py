@@ -202,6 +202,10 @@ class Tensor:
                 raise RuntimeError(f"result type {_type_name(rd)} can't be cast to the desired output type "
                                    f"{_type_name(sd)}")
             res = res.to(sd)
+        if "_fw" in res.__dict__ or "_fw" in self.__dict__:   # forward AD: the result's tangent moves in
+            self.__dict__.pop("_fw", None)
+            if "_fw" in res.__dict__:
+                self._fw = res._fw
         return self._assign(res)
 
     def _set_from_out(self, res, opname=None):

@@ -12,6 +12,7 @@ from .kernel import get_kernel, _KERNELS
 from .registry import freeze
 from . import autocast_state
 from .._foreign import adopt_leaves
+from ..autograd.forward_ad import ACTIVE as _FW, push as _fw_push
 from .placement import unify_devices
 
 _from_np = D._BY_NP
@@ -103,6 +104,8 @@ def call(opdef, args, kwargs):
                         if need_grad and STATE.enabled and opdef.differentiable:
                             graph.record(kern, arrays, [v for v, k in zip(args, kinds) if k < 0] + list(nones), (o,),
                                          opdef.linear)
+                        if _FW[0] is not None:
+                            _fw_push(kern.jfwd, arrays, [v for v, k in zip(args, kinds) if k < 0] + list(nones), (o,))
                         if opdef.view:
                             _make_view(o, args[0], (opdef, static, struct, None))
                         return o
@@ -110,6 +113,8 @@ def call(opdef, args, kwargs):
                     if need_grad and STATE.enabled and opdef.differentiable:
                         graph.record(kern, arrays, [v for v, k in zip(args, kinds) if k < 0] + list(nones), outs,
                                      opdef.linear, nondiff=opdef.nondiff)
+                    if _FW[0] is not None:
+                        _fw_push(kern.jfwd, arrays, [v for v, k in zip(args, kinds) if k < 0] + list(nones), outs)
                     if opdef.view:
                         for i, o in enumerate(outs):
                             _make_view(o, args[0], (opdef, static, struct, i))
@@ -238,6 +243,8 @@ def run(opdef, static, struct, leaves, opmask, tag=_NO_TAG, extra=None):
         outs = tuple(wrap(r) for r in res)
         if need_grad and STATE.enabled and opdef.differentiable:
             graph.record(kern, arrays, leaves, outs, opdef.linear, nondiff=opdef.nondiff)
+        if _FW[0] is not None:
+            _fw_push(kern.jfwd, arrays, leaves, outs)
         if opdef.view:
             for i, o in enumerate(outs):
                 _make_view(o, leaves[0], (opdef, static, struct, i))
@@ -245,6 +252,8 @@ def run(opdef, static, struct, leaves, opmask, tag=_NO_TAG, extra=None):
     o = wrap(res)
     if need_grad and STATE.enabled and opdef.differentiable:
         graph.record(kern, arrays, leaves, (o,), opdef.linear)
+    if _FW[0] is not None:
+        _fw_push(kern.jfwd, arrays, leaves, (o,))
     if opdef.view:
         _make_view(o, leaves[0], (opdef, static, struct, None))
     return o

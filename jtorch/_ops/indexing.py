@@ -313,7 +313,7 @@ def getitem(t, index):
         if dyn is None:
             return run(OPS["_index_view"], (spec,), (-1,), [t], [True])
         pattern, vals = dyn
-        if t._requires_grad and STATE.enabled:
+        if t._requires_grad and STATE.enabled or "_fw" in t.__dict__:   # (a dual tensor: its tangent too)
             o = run(OPS["_index_dyn"], (pattern,), (-1, len(vals)), [t] + vals, [True] + [False] * len(vals))
         else:
             o = wrap(_dyn_read_kernel(pattern).jfwd(t._value, *vals))

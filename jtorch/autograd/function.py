@@ -3,6 +3,7 @@
 from . import anomaly
 from .graph import Node, edge_of, _seq
 from .grad_mode import STATE, no_grad
+from . import forward_ad
 
 
 class FunctionCtx:
@@ -129,6 +130,11 @@ class Function(metaclass=_FunctionMeta):
     vjp = backward
 
     @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+
+    @staticmethod
     def setup_context(ctx, inputs, output):
         return NotImplemented
 
@@ -145,13 +151,24 @@ class Function(metaclass=_FunctionMeta):
         node._in_shapes = [tuple(a.shape) if isinstance(a, Tensor) else None for a in args]
         uses_setup = cls.setup_context is not Function.setup_context and \
             type(cls.__dict__.get("setup_context")) is staticmethod
-        with no_grad():
-            if uses_setup:
-                out = cls.forward(*args, **kwargs)
-            else:
-                out = cls.forward(node, *args, **kwargs)
+        fw_level = forward_ad.ACTIVE[0]
+        fw_tangents = [forward_ad.tangent_of(a) if isinstance(a, Tensor) else None for a in args] \
+            if fw_level is not None else None
+        if fw_tangents is not None and all(t is None for t in fw_tangents):
+            fw_tangents = None
+        try:
+            if fw_tangents is not None:
+                forward_ad.ACTIVE[0] = None   # the forward's own ops carry no tangents: jvp() gives them
+            with no_grad():
+                if uses_setup:
+                    out = cls.forward(*args, **kwargs)
+                else:
+                    out = cls.forward(node, *args, **kwargs)
+        finally:
+            forward_ad.ACTIVE[0] = fw_level
         if uses_setup:
             cls.setup_context(node, args, out)
+        fw_out = _forward_jvp(cls, node, args, fw_tangents) if fw_tangents is not None else None
         record = STATE.enabled and any(mask)
         multi = isinstance(out, tuple)
         outs = out if multi else (out,)
@@ -180,7 +197,26 @@ class Function(metaclass=_FunctionMeta):
                             o._fn_view = (cls.__name__, i)
                 new_outs.append(o)
             outs = tuple(new_outs)
+        if fw_out is not None:
+            for o, t in zip(outs, fw_out):
+                if isinstance(o, Tensor) and isinstance(t, Tensor):
+                    o._fw = (fw_level, t)
         return outs if multi else outs[0]
+
+
+def _forward_jvp(cls, ctx, args, tangents):
+    """Forward AD through a custom Function: its jvp(ctx, *input_tangents) gives the outputs' tangents
+    (a tensor input without one passes zeros, a non-tensor input None)."""
+    from .._tensor import Tensor
+    from .. import zeros_like
+    if cls.jvp is Function.jvp:
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+    ins = [t if t is not None else (zeros_like(a) if isinstance(a, Tensor) else None)
+           for a, t in zip(args, tangents)]
+    with no_grad():
+        touts = cls.jvp(ctx, *ins)
+    return touts if isinstance(touts, tuple) else (touts,)
 
 
 class _DelayedError(Node):

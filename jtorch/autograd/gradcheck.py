@@ -46,6 +46,10 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     for i in diff:
         num = _numerical(func, inputs, i, eps)
         x = inputs[i]
+        if check_forward_ad and not _forward_ok(func, inputs, i, outs, num, atol, rtol, raise_exception):
+            return False
+        if not check_backward_ad:
+            continue
         for oi, o in enumerate(outs):
             if not (o.dtype.is_floating_point or o.dtype.is_complex):
                 continue
@@ -61,6 +65,35 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                     raise GradcheckError(f"Jacobian mismatch for output {oi} with respect to input {i},\n"
                                          f"numerical:{num[oi]}\nanalytical:{an}\n")
                 return False
+    return True
+
+
+def _forward_ok(func, inputs, i, outs, num, atol, rtol, raise_exception):
+    """The Jacobian column by column from forward-mode AD (one-hot tangents on input i) against the
+    numerical one."""
+    from . import forward_ad as fwAD
+    from .. import zeros_like
+    x = inputs[i]
+    cols = [np.zeros((o.numel(), x.numel())) for o in outs]
+    for k in range(x.numel()):
+        t = zeros_like(x).detach().reshape(-1)
+        t[k] = 1.0
+        with fwAD.dual_level():
+            args = list(inputs)
+            args[i] = fwAD.make_dual(x.detach(), t.reshape(x.shape))
+            res = _as_tuple(func(*args))
+            for oi, o in enumerate(res):
+                tan = fwAD.unpack_dual(o).tangent
+                if tan is not None:
+                    cols[oi][:, k] = np.asarray(tan.detach()._value, dtype=np.float64).reshape(-1)
+    for oi, (an, o) in enumerate(zip(cols, outs)):
+        if not (o.dtype.is_floating_point or o.dtype.is_complex):
+            continue
+        if not np.allclose(an, num[oi], atol=atol, rtol=rtol):
+            if raise_exception:
+                raise GradcheckError(f"Jacobian computed with forward mode mismatch for output {oi} with respect "
+                                     f"to input {i},\nnumerical:{num[oi]}\nanalytical:{an}\n")
+            return False
     return True
 
 
