@@ -68,6 +68,9 @@ def test_masked_and_windows():
         assert_same(getattr(jtorch.masked, name)(to_j(x), 1, mask=to_j(m)),
                     getattr(torch.masked, name)(x, 1, mask=m), equal_nan=True)
     assert_same(jtorch.masked.softmax(to_j(x), 1, mask=to_j(m)), torch.masked.softmax(x, 1, mask=m))
+    m2 = torch.tensor([[1, 1, 0, 1], [0, 0, 0, 0], [1, 0, 0, 0]], dtype=torch.bool)   # a row with nothing kept: nan
+    for name in ("softmax", "softmin", "log_softmax"):
+        assert_same(getattr(jtorch.masked, name)(to_j(x), 1, mask=to_j(m2)), getattr(torch.masked, name)(x, 1, mask=m2))
     for name in ("hann", "hamming", "blackman", "bartlett", "cosine", "nuttall"):
         for sym in (True, False):
             assert_same(getattr(jtorch.signal.windows, name)(7, sym=sym),

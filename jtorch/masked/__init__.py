@@ -112,8 +112,8 @@ def cumprod(input, dim, *, dtype=None, mask=None):
 
 def softmax(input, dim, *, dtype=None, mask=None):
     x = _cast(input, dtype)
-    r = _fill(x, mask, -_INF).softmax(dim)
-    return _fill(r, mask, 0) if mask is not None else r
+    # masked entries are -inf: they get exactly 0, and a row with nothing unmasked is nan, as torch's
+    return _fill(x, mask, -_INF).softmax(dim)
 
 
 def log_softmax(input, dim, *, dtype=None, mask=None):
@@ -123,8 +123,7 @@ def log_softmax(input, dim, *, dtype=None, mask=None):
 
 def softmin(input, dim, *, dtype=None, mask=None):
     x = _cast(input, dtype)
-    r = _fill(-x, mask, -_INF).softmax(dim)
-    return _fill(r, mask, 0) if mask is not None else r
+    return _fill(-x, mask, -_INF).softmax(dim)
 
 
 def logsumexp(input, dim=None, *, keepdim=False, dtype=None, mask=None):
