@@ -152,18 +152,32 @@ def test_sink_transposes_moves_elementwise_ops_into_the_producers_layout():
 
 
 def test_compiled_cnn_step_same_with_and_without_transpose_sinking(monkeypatch):
+    # the compiled step, with and without the pass, against torch's eager training from the same weights
     from jtorch._compile import config
     g = torch.Generator().manual_seed(3)
     x = torch.randn(4, 3, 8, 8, generator=g)
     y = torch.randint(0, 5, (4,), generator=g)
+
+    def build(nn):
+        return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 8, 3, padding=1), nn.BatchNorm2d(8), nn.LeakyReLU(0.1),
+                             nn.AvgPool2d(2), nn.Flatten(), nn.Linear(32, 5))
+    torch.manual_seed(0)
+    tmodel = build(torch.nn)
+    init = {k: v.clone() for k, v in tmodel.state_dict().items()}
+    topt = torch.optim.SGD(tmodel.parameters(), lr=0.1, momentum=0.9)
+    tlosses = []
+    for _ in range(3):
+        topt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(tmodel(x), y)
+        loss.backward()
+        topt.step()
+        tlosses.append(float(loss))
     results = []
     for sink in (False, True):
         monkeypatch.setattr(config, "sink_transposes", sink)
-        jtorch.manual_seed(0)
-        nn = jtorch.nn
-        model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(6, 8, 3, padding=1), nn.BatchNorm2d(8), nn.LeakyReLU(0.1),
-                              nn.AvgPool2d(2), nn.Flatten(), nn.Linear(32, 5))
+        model = build(jtorch.nn)
+        model.load_state_dict({k: to_j(v) for k, v in init.items()})
         opt = jtorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
         @jtorch.compile
@@ -175,6 +189,9 @@ def test_compiled_cnn_step_same_with_and_without_transpose_sinking(monkeypatch):
             return loss
         losses = [float(step(to_j(x), to_j(y))) for _ in range(3)]
         results.append((losses, [p.detach().clone() for p in model.parameters()]))
+        np.testing.assert_allclose(losses, tlosses, rtol=1e-4)
+        for a, b in zip(model.parameters(), tmodel.parameters()):
+            assert_same(a.detach(), b.detach(), rtol=1e-3, atol=1e-5)
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)

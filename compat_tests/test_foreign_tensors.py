@@ -48,8 +48,10 @@ def test_dataloader_collates_a_torch_dataset():
     assert_same(jb[0], tb[0])
     assert_same(jb[1], tb[1])
     assert_same(jb[2]["mask"], tb[2]["mask"])
-    conv = jtorch.utils.data.default_convert(torch.ones(2, dtype=torch.float64))
-    assert isinstance(conv, jtorch.Tensor) and conv.dtype is jtorch.float64
+    src = torch.ones(2, dtype=torch.float64)
+    conv = jtorch.utils.data.default_convert(src)
+    assert isinstance(conv, jtorch.Tensor)
+    assert_same(conv, torch.utils.data.default_convert(src))
 
 
 def test_real_torch_functions_run_jtorch_on_jtorch_tensors():

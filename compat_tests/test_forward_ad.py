@@ -94,5 +94,22 @@ def test_custom_function_jvp_level_exit_and_errors():
 
 
 def test_gradcheck_forward_ad():
-    x = jtorch.tensor(np.random.default_rng(0).standard_normal(3)).requires_grad_()
-    assert jtorch.autograd.gradcheck(lambda a: (a.sin() * a).cumsum(0), (x,), check_forward_ad=True)
+    a = np.random.default_rng(0).standard_normal(3)
+    t, j = torch.tensor(a).requires_grad_(), jtorch.tensor(a).requires_grad_()
+    assert jtorch.autograd.gradcheck(lambda v: (v.sin() * v).cumsum(0), (j,), check_forward_ad=True) == \
+        torch.autograd.gradcheck(lambda v: (v.sin() * v).cumsum(0), (t,), check_forward_ad=True) is True
+    # a wrong jvp is caught, as torch's gradcheck catches it
+    results = []
+    for lib, x in ((torch, t), (jtorch, j)):
+        class Bad(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, v):
+                return v * 2
+
+            @staticmethod
+            def jvp(ctx, gv):
+                return gv * 3
+        results.append(lib.autograd.gradcheck(Bad.apply, (x,), check_forward_ad=True,
+                                              check_backward_ad=False, check_undefined_grad=False,
+                                              check_batched_grad=False, raise_exception=False))
+    assert results == [False, False]

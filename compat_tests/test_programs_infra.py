@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from programs._run import assert_metrics_close, run_program
+from programs._run import assert_program_metrics_close, run_program
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "infra")
 
@@ -51,11 +51,6 @@ STOCHASTIC_RTOL = 0.05
 XFAIL = {}
 
 
-def _split(metrics):
-    metrics = dict(metrics)
-    return metrics, metrics.pop("stochastic", None)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=XFAIL[n])) if n in XFAIL else n
@@ -71,9 +66,4 @@ def test_infra_program_matches_torch(name, tmp_path):
         args = ["--init-state", str(tmp_path / "init.pt")] + [a.replace("{tmp}", str(d)) for a in argv]
         results[backend] = run_program(script, backend, args)
     assert os.path.exists(tmp_path / "init.pt")  # the jtorch run started from torch's weights
-    exp_det, exp_sto = _split(results["torch"])
-    act_det, act_sto = _split(results["jtorch"])
-    assert_metrics_close(exp_det, act_det, rtol=rtol, atol=atol)
-    assert (exp_sto is None) == (act_sto is None)
-    if exp_sto is not None:
-        assert_metrics_close(exp_sto, act_sto, rtol=STOCHASTIC_RTOL, atol=1e-3, path="stochastic")
+    assert_program_metrics_close(results["torch"], results["jtorch"], rtol, atol, stochastic=(STOCHASTIC_RTOL, 1e-3))

@@ -26,7 +26,7 @@ import os
 
 import pytest
 
-from programs._run import run_program, assert_metrics_close
+from programs._run import assert_program_metrics_close, run_program
 
 SCIENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "science")
 
@@ -70,11 +70,6 @@ VARIANTS = [
 ]
 
 
-def _split(metrics):
-    metrics = dict(metrics)
-    return metrics, metrics.pop("stochastic", None)
-
-
 def _compare(name, argv, tmp_path):
     pytest.importorskip("torch")
     path = os.path.join(SCIENCE, name + ".py")
@@ -83,12 +78,7 @@ def _compare(name, argv, tmp_path):
     assert os.path.exists(tmp_path / "init.pt")  # the jtorch run below starts from these weights
     actual = run_program(path, "jtorch", argv)
     (rtol, atol), sto = PROGRAMS[name]
-    exp_det, exp_sto = _split(expected)
-    act_det, act_sto = _split(actual)
-    assert_metrics_close(exp_det, act_det, rtol=rtol, atol=atol)
-    assert (exp_sto is None) == (act_sto is None)
-    if exp_sto is not None:
-        assert_metrics_close(exp_sto, act_sto, rtol=sto[0], atol=sto[1], path="stochastic")
+    assert_program_metrics_close(expected, actual, rtol, atol, stochastic=sto)
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from programs._run import assert_metrics_close, run_program
+from programs._run import assert_program_metrics_close, run_program
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "tutorials")
 
@@ -43,11 +43,6 @@ STOCHASTIC_RTOL = 0.05
 NO_WEIGHTS = {"forward_ad"}   # every input is drawn from numpy: nothing to hand over
 
 
-def _split(metrics):
-    metrics = dict(metrics)
-    return metrics, metrics.pop("stochastic", None)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=XFAIL[n])) if n in XFAIL else n
@@ -61,9 +56,4 @@ def test_tutorial_program_matches_torch(name, tmp_path):
     if name not in NO_WEIGHTS:
         assert os.path.exists(tmp_path / "init.pt")  # the jtorch run below starts from these weights
     actual = run_program(path, "jtorch", argv)
-    exp_det, exp_sto = _split(expected)
-    act_det, act_sto = _split(actual)
-    assert_metrics_close(exp_det, act_det, rtol=rtol, atol=atol)
-    assert (exp_sto is None) == (act_sto is None)
-    if exp_sto is not None:
-        assert_metrics_close(exp_sto, act_sto, rtol=STOCHASTIC_RTOL, atol=1e-3, path="stochastic")
+    assert_program_metrics_close(expected, actual, rtol, atol, stochastic=(STOCHASTIC_RTOL, 1e-3))

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from programs._run import run_program, assert_metrics_close
+from programs._run import assert_program_metrics_close, run_program
 
 VISION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "vision")
 
@@ -35,11 +35,6 @@ PROGRAMS = {
 STOCHASTIC_RTOL = 0.05
 
 
-def _split(metrics):
-    metrics = dict(metrics)
-    return metrics, metrics.pop("stochastic", None)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_vision_program_matches_torch(name, tmp_path):
@@ -50,9 +45,4 @@ def test_vision_program_matches_torch(name, tmp_path):
     assert os.path.exists(tmp_path / "init.pt")  # the jtorch run below starts from these weights
     actual = run_program(path, "jtorch", argv)
     rtol, atol = PROGRAMS[name]
-    exp_det, exp_sto = _split(expected)
-    act_det, act_sto = _split(actual)
-    assert_metrics_close(exp_det, act_det, rtol=rtol, atol=atol)
-    assert (exp_sto is None) == (act_sto is None)
-    if exp_sto is not None:
-        assert_metrics_close(exp_sto, act_sto, rtol=STOCHASTIC_RTOL, atol=1e-3, path="stochastic")
+    assert_program_metrics_close(expected, actual, rtol, atol, stochastic=(STOCHASTIC_RTOL, 1e-3))

@@ -128,5 +128,6 @@ def test_legacy_sparse_float_tensor_and_device_moves():
     t, j = _both(lambda lib: lib.sparse.FloatTensor(lib.tensor(I), lib.tensor(V), lib.Size([2, 3])))
     assert j.layout is jtorch.sparse_coo and j.dtype is jtorch.float32
     assert_same(j.to_dense(), t.to_dense())
-    assert j.to("cpu").is_sparse and j.double().is_sparse and j.detach().is_sparse
-    assert jtorch.is_tensor(j) and not j.to_dense().is_sparse
+    for f in (lambda a: a.to("cpu"), lambda a: a.double(), lambda a: a.detach(), lambda a: a.clone(),
+              lambda a: a.to_dense()):
+        assert (f(j).is_sparse, str(f(j).layout)) == (f(t).is_sparse, str(f(t).layout))

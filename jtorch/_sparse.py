@@ -309,9 +309,9 @@ def _masked_softmax(input, dim, dtype, log):
     if idx.shape[1]:
         mask = mask.index_put(tuple(jt.tensor(idx[d], device=input.device) for d in range(idx.shape[0])),
                               jt.tensor(True, device=input.device))
-    # unspecified entries are -inf (they get no probability mass); an all-unspecified row stays 0
-    filled = x.masked_fill(~mask, float("-inf"))
-    out = jt.log_softmax(filled, dim) if log else jt.softmax(filled, dim)
+    # torch.masked's softmax over the specified entries; unspecified ones (and an all-unspecified
+    # row, nan there) are 0, as torch.sparse leaves them unspecified
+    out = (jt.masked.log_softmax if log else jt.masked.softmax)(x, dim, mask=mask)
     out = jt.where(mask, out, jt.zeros((), dtype=out.dtype, device=out.device))
     return tag(out, sparse_coo, sp.sparse_dim, idx, None, True)
 
@@ -374,7 +374,8 @@ def sparse_repr(t):
 
 # ------------------------------------------------------------------------------- Tensor methods
 def _keep_tag(method):
-    """A Tensor method whose result keeps the sparse tag of its input (to(), detach(), clone())."""
+    """clone() keeping the sparse tag of its input (Tensor.to and Tensor.detach copy it themselves;
+    clone is the registry's method, so it is wrapped here)."""
     def m(self, *args, **kwargs):
         out = method(self, *args, **kwargs)
         sp = self.__dict__.get("_sp")
@@ -393,6 +394,5 @@ def install():
         setattr(T, fn.__name__, fn)
     T.is_sparse_csr = property(lambda self: getattr(info(self), "layout", None) is sparse_csr)
     T.smm = smm
-    for name in ("to", "detach", "clone"):
-        _PLAIN[name] = getattr(T, name)
-        setattr(T, name, _keep_tag(_PLAIN[name]))
+    _PLAIN["clone"] = T.clone
+    T.clone = _keep_tag(T.clone)

@@ -13,6 +13,7 @@ from . import _dtype as D
 from . import _layout
 from ._device import device as _device_cls, from_jax_device, as_device, jax_device
 from .autograd.grad_mode import STATE
+from .autograd.forward_ad import ACTIVE as _FW
 
 _SDS = jax.ShapeDtypeStruct  # the value of a meta tensor: shape and dtype, no data
 
@@ -202,7 +203,7 @@ class Tensor:
                 raise RuntimeError(f"result type {_type_name(rd)} can't be cast to the desired output type "
                                    f"{_type_name(sd)}")
             res = res.to(sd)
-        if "_fw" in res.__dict__ or "_fw" in self.__dict__:   # forward AD: the result's tangent moves in
+        if _FW[0] is not None:   # forward AD (a dual level is active): the result's tangent moves in
             self.__dict__.pop("_fw", None)
             if "_fw" in res.__dict__:
                 self._fw = res._fw
@@ -480,6 +481,8 @@ class Tensor:
         t._synced = vc[0]
         if self._data_alias:
             t._data_alias = True
+        if "_sp" in self.__dict__:   # a sparse tensor stays one (_sparse.py)
+            t.__dict__.update({k: self.__dict__[k] for k in ("_sp", "layout", "is_sparse")})
         return t
 
     def detach_(self):
@@ -616,7 +619,10 @@ class Tensor:
     # ------------------------------------------------------------------ devices and dtypes
     def to(self, *args, **kwargs):
         from ._conversions import tensor_to
-        return tensor_to(self, *args, **kwargs)
+        out = tensor_to(self, *args, **kwargs)
+        if out is not self and "_sp" in self.__dict__:   # a sparse tensor stays one (_sparse.py)
+            out.__dict__.update({k: self.__dict__[k] for k in ("_sp", "layout", "is_sparse")})
+        return out
 
     def cpu(self, memory_format=None):
         return self.to("cpu")

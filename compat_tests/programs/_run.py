@@ -109,3 +109,15 @@ def assert_metrics_close(expected, actual, rtol=1e-4, atol=1e-5, path="metrics")
                 f"{path}: torch {expected!r} vs jtorch {actual!r} (rtol={rtol}, atol={atol})"
     else:
         raise TypeError(f"{path}: unsupported metric type {type(expected).__name__}")
+
+
+def assert_program_metrics_close(expected, actual, rtol, atol, stochastic=(0.05, 1e-3)):
+    """A program's metrics under torch and jtorch: the deterministic ones within (rtol, atol); those
+    filed under "stochastic" (they depend on torch's random stream, which jtorch does not
+    reproduce bit for bit) within the looser `stochastic` (rtol, atol)."""
+    exp, act = dict(expected), dict(actual)
+    exp_sto, act_sto = exp.pop("stochastic", None), act.pop("stochastic", None)
+    assert_metrics_close(exp, act, rtol=rtol, atol=atol)
+    assert (exp_sto is None) == (act_sto is None)
+    if exp_sto is not None:
+        assert_metrics_close(exp_sto, act_sto, rtol=stochastic[0], atol=stochastic[1], path="stochastic")

@@ -377,12 +377,21 @@ def node_class(name):
     return c
 
 
+_PER_CALL_CLASSES = {}   # (kernel, operand ranks, grad mask) -> class, for the _PER_CALL ops
+
+
 def _class_for(kernel, arrays, mask):
     c = kernel._node_cls
+    if c is not None:
+        return c
+    if kernel.name not in _PER_CALL:
+        c = kernel._node_cls = node_class(_node_name(kernel, arrays, mask))
+        return c
+    # the per-call names depend only on the operands' ranks (a missing operand: None) and the mask
+    key = (kernel, tuple(getattr(a, "ndim", None) for a in arrays), tuple(mask))
+    c = _PER_CALL_CLASSES.get(key)
     if c is None:
-        c = node_class(_node_name(kernel, arrays, mask))
-        if kernel.name not in _PER_CALL:
-            kernel._node_cls = c
+        c = _PER_CALL_CLASSES[key] = node_class(_node_name(kernel, arrays, mask))
     return c
 
 
