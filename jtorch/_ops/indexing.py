@@ -307,13 +307,14 @@ def getitem(t, index):
     from .dispatch import run, _make_view
     from .._tensor import Tensor, wrap
     from ..autograd.grad_mode import STATE
+    from ..autograd.forward_ad import ACTIVE as _FW
     spec, arrays = parse_index(t, index)
     if not arrays:
         dyn = _dynamic_pattern(spec, t._value.shape) if not t.is_meta else None
         if dyn is None:
             return run(OPS["_index_view"], (spec,), (-1,), [t], [True])
         pattern, vals = dyn
-        if t._requires_grad and STATE.enabled or "_fw" in t.__dict__:   # (a dual tensor: its tangent too)
+        if t._requires_grad and STATE.enabled or _FW[0] is not None and "_fw" in t.__dict__:   # (a dual: tangent too)
             o = run(OPS["_index_dyn"], (pattern,), (-1, len(vals)), [t] + vals, [True] + [False] * len(vals))
         else:
             o = wrap(_dyn_read_kernel(pattern).jfwd(t._value, *vals))

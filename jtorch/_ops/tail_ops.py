@@ -629,10 +629,9 @@ def _trapezoid_dx(y, dx=1, dim=-1):
 
 
 def _half_sum(x, d):
-    """Sum along d; half / bfloat16 accumulate in float32 and round once, as torch's sum does."""
-    if x.dtype in (jnp.bfloat16, jnp.float16):
-        return x.sum(axis=d, dtype=jnp.float32).astype(x.dtype)
-    return x.sum(axis=d)
+    """Sum along d with torch's sum accumulation (half / bfloat16 in float32, rounded once)."""
+    from .reduction import _opmath
+    return _opmath(jnp.sum, x, x.dtype, axis=d)
 
 
 @op("_cumtrapz_x", static=("dim",), promote="float", public=False, method=False)
