@@ -38,7 +38,12 @@ def run(tmp_path_factory):
     ref, init = _torch_reference(x, y)
     np.savez(d / "in.npz", x=x, y=y, **{"p." + k: v for k, v in init.items()})
     env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu",
-               XLA_FLAGS="--xla_force_host_platform_device_count=8")
+               # 8 virtual devices on a busy 2-core CI box: a collective can wait >40 s (XLA's default
+               # termination timeout, which aborts the process) for its last device thread to be scheduled
+               XLA_FLAGS="--xla_force_host_platform_device_count=8 "
+                         "--xla_cpu_collective_call_terminate_timeout_seconds=900 "
+                         "--xla_cpu_collective_call_warn_stuck_timeout_seconds=120 "
+                         "--xla_cpu_collective_timeout_seconds=900")
     r = subprocess.run([sys.executable, os.path.join(HERE, "fsdp_worker.py"), str(d / "in.npz"), str(d / "out.json")],
                        capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
